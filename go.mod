@@ -1,0 +1,3 @@
+module zhifu
+
+go 1.26
