@@ -29,7 +29,7 @@ const (
 
 	// MaxTradeAmount is the largest amount of a trade request:
 	// 100000000.00 yuan. It is also the largest amount ParseAmount accepts.
-	MaxTradeAmount Amount = 100_000_000_00
+	MaxTradeAmount Amount = 100_000_000 * 100
 )
 
 // maxAmountIntDigits is the number of digits of MaxTradeAmount in yuan
