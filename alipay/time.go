@@ -1,0 +1,201 @@
+package alipay
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// TimeLayout is the layout, for [time.Time.Format], of the times in Alipay
+// parameters and fields (timestamp, time_expire, notify_time, gmt_create,
+// gmt_payment, send_pay_date, …). The times are Beijing time, whatever the
+// zone of the machine: use [FormatTime] and [ParseTime], which convert.
+const TimeLayout = "2006-01-02 15:04:05"
+
+// beijing is the zone of every Alipay time: China Standard Time, UTC+8.
+// China has observed no daylight saving time since 1991, before Alipay
+// existed, so this fixed zone gives the same answers as
+// time.LoadLocation("Asia/Shanghai") for every time Alipay sends or accepts,
+// without depending on a time zone database being installed (minimal
+// containers and Windows machines often have none).
+var beijing = time.FixedZone("CST", 8*60*60)
+
+// maxTimeFracDigits is the most fraction-of-a-second digits ParseTime takes:
+// milliseconds, as in gmt_refund ("2015-04-28 15:45:57.320").
+const maxTimeFracDigits = 3
+
+// ParseTime parses an Alipay time, Beijing time in [TimeLayout]
+// ("2024-05-20 12:34:56"), and returns it in a UTC+8 zone. A fraction of a
+// second with one to three digits may follow, as in gmt_refund
+// ("2015-04-28 15:45:57.320").
+//
+// ParseTime is stricter than [time.Parse]: every field has exactly its
+// number of digits, the separators are exactly those of the layout, and no
+// other fraction or trailing text is accepted.
+func ParseTime(s string) (time.Time, error) {
+	// Every digit of TimeLayout stands for a digit; everything else for
+	// itself.
+	for i := range len(TimeLayout) {
+		if i == len(s) {
+			return time.Time{}, timeError(s, "too short, want the form "+TimeLayout)
+		}
+		want, c := TimeLayout[i], s[i]
+		ok := c == want
+		if isDigit(want) {
+			ok = isDigit(c)
+		}
+		if !ok {
+			return time.Time{}, timeError(s, describeByte(s, i)+", want the form "+TimeLayout)
+		}
+	}
+	ns := 0
+	if frac := s[len(TimeLayout):]; frac != "" {
+		if frac[0] != '.' {
+			return time.Time{}, timeError(s, describeByte(s, len(TimeLayout)))
+		}
+		digits := frac[1:]
+		if digits == "" || len(digits) > maxTimeFracDigits {
+			return time.Time{}, timeError(s, "want 1 to 3 digits after the decimal point")
+		}
+		scale := 100_000_000
+		for i := range len(digits) {
+			if !isDigit(digits[i]) {
+				return time.Time{}, timeError(s, describeByte(s, len(TimeLayout)+1+i))
+			}
+			ns += int(digits[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	num := func(i, j int) int {
+		n := 0
+		for _, c := range []byte(s[i:j]) {
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), time.Month(num(5, 7)), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	switch {
+	case month < time.January || month > time.December:
+		return time.Time{}, timeError(s, "month out of range")
+	case day < 1 || day > daysIn(year, month):
+		return time.Time{}, timeError(s, "day out of range")
+	case hour > 23:
+		return time.Time{}, timeError(s, "hour out of range")
+	case minute > 59:
+		return time.Time{}, timeError(s, "minute out of range")
+	case sec > 59:
+		return time.Time{}, timeError(s, "second out of range")
+	}
+	return time.Date(year, month, day, hour, minute, sec, ns, beijing), nil
+}
+
+// daysIn returns the number of days in the month.
+func daysIn(year int, month time.Month) int {
+	// Day 0 of the next month is the last day of this one.
+	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// timeError returns the error for the time text s, which is invalid because
+// of reason. Long input is cut short in the message.
+func timeError(s, reason string) error {
+	const max = 40
+	if len(s) > max {
+		return fmt.Errorf("alipay: invalid time %q...: %s", s[:max], reason)
+	}
+	return fmt.Errorf("alipay: invalid time %q: %s", s, reason)
+}
+
+// FormatTime returns t in Beijing time in [TimeLayout], as Alipay expects
+// it, whatever t's location: 2024-05-20 04:34:56 UTC is
+// "2024-05-20 12:34:56". A fraction of a second is dropped, not rounded.
+// Years outside 0000 to 9999 give text that ParseTime rejects.
+func FormatTime(t time.Time) string {
+	return t.In(beijing).Format(TimeLayout)
+}
+
+// Time is a time in a JSON field of an Alipay response, such as gmt_payment
+// or send_pay_date: a JSON string in [TimeLayout], Beijing time. It embeds
+// [time.Time], so all of time.Time's methods apply; its own text and JSON
+// methods replace time.Time's RFC 3339 ones.
+//
+// The empty string stands for the zero Time, which [time.Time.IsZero]
+// reports, so a field Alipay leaves empty is no error.
+type Time struct {
+	time.Time
+}
+
+// MarshalJSON implements [json.Marshaler]. The zero Time is "", any other
+// time the JSON string of [Time.MarshalText].
+func (t Time) MarshalJSON() ([]byte, error) {
+	b := append(make([]byte, 0, len(TimeLayout)+2), '"')
+	b, err := t.AppendText(b)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON implements [json.Unmarshaler]. It accepts a JSON string in
+// the forms [ParseTime] accepts, or "" for the zero Time. JSON null leaves t
+// unchanged, as does any error.
+func (t *Time) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		const max = 40
+		if len(data) > max {
+			return fmt.Errorf("alipay: invalid time %q...: not a JSON string", data[:max])
+		}
+		return fmt.Errorf("alipay: invalid time %q: not a JSON string", data)
+	}
+	inner := data[1 : len(data)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return t.UnmarshalText(inner)
+	}
+	// Escapes are valid JSON ("\u0032" is "2"); decode them first.
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("alipay: invalid time JSON: %w", err)
+	}
+	return t.UnmarshalText([]byte(s))
+}
+
+// AppendText implements [encoding.TextAppender]: it appends
+// [Time.MarshalText] to b.
+func (t Time) AppendText(b []byte) ([]byte, error) {
+	if t.IsZero() {
+		return b, nil
+	}
+	bj := t.In(beijing)
+	if y := bj.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("alipay: cannot marshal time %v: year outside 0000 to 9999", t.Time)
+	}
+	return bj.AppendFormat(b, TimeLayout), nil
+}
+
+// MarshalText implements [encoding.TextMarshaler]. The text is empty for the
+// zero Time and [FormatTime] of t otherwise: Beijing time in whole seconds,
+// because no Alipay JSON time carries a fraction. Years outside 0000 to
+// 9999 are an error.
+func (t Time) MarshalText() ([]byte, error) {
+	return t.AppendText(make([]byte, 0, len(TimeLayout)))
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler]. It accepts the forms
+// [ParseTime] accepts, and empty text for the zero Time. On error t is
+// unchanged.
+func (t *Time) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*t = Time{}
+		return nil
+	}
+	v, err := ParseTime(string(text))
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
+}
