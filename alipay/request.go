@@ -99,12 +99,13 @@ func appendQueryEscape(dst []byte, s string) []byte {
 }
 
 // newParams returns the public parameters of a request for method, unsigned.
+// format is left out: it is optional and JSON is the only value, and without
+// it a request is signed byte for byte as the official SDKs sign it.
 func (c *Client) newParams(method string) signedParams {
 	ps := make(signedParams, 0, 16)
 	ps = append(ps,
 		param{"app_id", c.appID},
 		param{"method", method},
-		param{"format", "JSON"},
 		param{"charset", "utf-8"},
 		param{"sign_type", string(c.signType)},
 		param{"timestamp", FormatTime(c.now())},
