@@ -126,3 +126,22 @@ func TestMarshalPublicKeyBase64(t *testing.T) {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 }
+
+func FuzzParseKey(f *testing.F) {
+	for _, name := range []string{"app_private_pkcs1.pem", "app_private_pkcs8.raw.txt", "app_public.pem", "alipay_public.raw.txt"} {
+		f.Add(string(readTestdata(f, "keys/"+name)))
+	}
+	f.Add(string(readTestdata(f, "certs/alipayCertPublicKey_RSA2.crt")))
+	f.Add("-----BEGIN PUBLIC KEY-----\nMII\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		// Whatever the input: a key or an error, never a panic, and an
+		// error never echoes the input.
+		if k, err := ParsePrivateKey(text); err == nil && k.N.BitLen() < MinKeyBits {
+			t.Fatalf("accepted a %d-bit key", k.N.BitLen())
+		} else if err != nil && len(text) > 20 && strings.Contains(err.Error(), text) {
+			t.Fatalf("error echoes the input: %v", err)
+		}
+		_, _ = ParsePublicKey(text)
+		_, _ = ParseCertificate(text)
+	})
+}

@@ -212,6 +212,7 @@ func FuzzVerifyNotification(f *testing.F) {
 		f.Add(tc.PostedBody)
 	}
 	c := newTestClient(f)
+	alipayKey := testPrivateKey(f, "alipay_private_pkcs1.pem")
 	f.Fuzz(func(t *testing.T, body string) {
 		form, err := url.ParseQuery(body)
 		if err != nil {
@@ -220,6 +221,27 @@ func FuzzVerifyNotification(f *testing.F) {
 		n, err := c.VerifyNotification(form)
 		if err == nil && (n.AppID != c.AppID() || n.Params == nil) {
 			t.Fatalf("accepted a notify of app %q", n.AppID)
+		}
+		// Signed by Alipay, whatever the fields hold: parsing them must
+		// give a Notification or an error, never a panic, and never
+		// amounts that differ from the text.
+		form.Set("app_id", c.AppID())
+		sign, err := SignNotify(alipayKey, SignType(form.Get("sign_type")), form)
+		if err != nil {
+			return
+		}
+		form.Set("sign", sign)
+		n, err = c.VerifyNotification(form)
+		if err != nil {
+			if errors.Is(err, ErrSignature) {
+				t.Fatalf("a notify signed by Alipay did not verify: %v", err)
+			}
+			return
+		}
+		if s := form.Get("total_amount"); s != "" {
+			if a, err := ParseAmount(s); err != nil || a != n.TotalAmount {
+				t.Fatalf("total_amount %q parsed as %v", s, n.TotalAmount)
+			}
 		}
 	})
 }
