@@ -45,23 +45,23 @@ func CertSN(cert []byte) (string, error) {
 	if len(bytes.TrimSpace(cert)) == 0 {
 		return "", errors.New("alipay: certificate is empty")
 	}
-	var der []byte
-	if bytes.Contains(cert, certPEMBegin) {
-		ders, err := certPEMBlocks(cert)
-		if err != nil {
-			return "", fmt.Errorf("alipay: certificate: %w", err)
-		}
-		if len(ders) != 1 {
-			return "", fmt.Errorf("alipay: certificate: found %d certificates, want 1 (use RootCertSN for a bundle)", len(ders))
-		}
-		der = ders[0]
-	} else {
-		if cert[0] != 0x30 { // a DER certificate is a SEQUENCE
+	// Try DER first: a DER certificate may well contain "-----BEGIN".
+	c, err := certParse(cert)
+	if err != nil {
+		switch {
+		case bytes.Contains(cert, certPEMBegin):
+			ders, perr := certPEMBlocks(cert)
+			if perr != nil {
+				return "", fmt.Errorf("alipay: certificate: %w", perr)
+			}
+			if len(ders) != 1 {
+				return "", fmt.Errorf("alipay: certificate: found %d certificates, want 1 (use RootCertSN for a bundle)", len(ders))
+			}
+			c, err = certParse(ders[0])
+		case cert[0] != 0x30: // a DER certificate is a SEQUENCE
 			return "", errors.New("alipay: certificate is neither PEM nor DER")
 		}
-		der = cert
 	}
-	c, err := certParse(der)
 	if err != nil {
 		return "", fmt.Errorf("alipay: certificate: %w", err)
 	}

@@ -442,6 +442,16 @@ func TestCertSNCreated(t *testing.T) {
 	if got != want {
 		t.Errorf("RootCertSN: got %s, want %s", got, want)
 	}
+
+	// DER that happens to contain the PEM marker is still read as DER.
+	issuer = certTestName(t, []certTestAVA{{certTestCN, asn1.TagUTF8String, "\n-----BEGIN CERTIFICATE-----\n"}})
+	got, err = CertSN(certTestX509(t, big.NewInt(7), issuer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := certTestMD5("CN=\n-----BEGIN CERTIFICATE-----\n7"); got != want {
+		t.Errorf("DER with a PEM marker: got %s, want %s", got, want)
+	}
 }
 
 func FuzzCertSN(f *testing.F) {
