@@ -1,6 +1,7 @@
 package alipay
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"time"
@@ -9,7 +10,8 @@ import (
 
 // This file holds what the trade methods (alipay.trade.*) share: how a
 // request names an existing trade, the limits of the fields several of them
-// carry, and the check that an answer is about the trade asked for.
+// carry, the check that an answer is about the trade asked for, and the
+// fund_bill_list of responses.
 
 // userIDPattern matches an Alipay user id (buyer_id, seller_id): 2088 and
 // twelve more digits.
@@ -123,5 +125,43 @@ func checkEcho(method, wantOutTradeNo, wantTradeNo, gotOutTradeNo, gotTradeNo st
 	if wantTradeNo != "" && gotTradeNo != "" && gotTradeNo != wantTradeNo {
 		return fmt.Errorf("alipay: %s: %w: the answer is about trade_no %q, not %q", method, ErrOutcomeUnknown, gotTradeNo, wantTradeNo)
 	}
+	return nil
+}
+
+// fundBillList decodes fund_bill_list into FundBills. API responses spell its
+// keys in snake_case (fund_channel, real_amount), notifies in camelCase
+// (fundChannel, realAmount), which is also how FundBill marshals; both are
+// read, so a response marshaled by this package reads back the same.
+type fundBillList []FundBill
+
+// UnmarshalJSON implements [json.Unmarshaler].
+func (l *fundBillList) UnmarshalJSON(b []byte) error {
+	var raw []struct {
+		FundChannel      string  `json:"fund_channel"`
+		FundChannelCamel string  `json:"fundChannel"`
+		Amount           Amount  `json:"amount"`
+		RealAmount       *Amount `json:"real_amount"`
+		RealAmountCamel  *Amount `json:"realAmount"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("alipay: fund_bill_list: %w", trimPrefix(err))
+	}
+	if raw == nil {
+		*l = nil
+		return nil
+	}
+	bills := make([]FundBill, len(raw))
+	for i, r := range raw {
+		bills[i] = FundBill{FundChannel: r.FundChannel, Amount: r.Amount}
+		if bills[i].FundChannel == "" {
+			bills[i].FundChannel = r.FundChannelCamel
+		}
+		if r.RealAmount != nil {
+			bills[i].RealAmount = *r.RealAmount
+		} else if r.RealAmountCamel != nil {
+			bills[i].RealAmount = *r.RealAmountCamel
+		}
+	}
+	*l = bills
 	return nil
 }

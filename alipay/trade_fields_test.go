@@ -1,7 +1,9 @@
 package alipay
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -58,5 +60,54 @@ func wantBiz(t *testing.T, g *testGateway, want string) {
 	t.Helper()
 	if got := g.last().Get("biz_content"); got != want {
 		t.Errorf("biz_content\n got %s\nwant %s", got, want)
+	}
+}
+func TestFundBillList(t *testing.T) {
+	t.Parallel()
+	want := fundBillList{
+		{FundChannel: "ALIPAYACCOUNT", Amount: 1200, RealAmount: 1200},
+		{FundChannel: "COUPON", Amount: 34},
+	}
+	for _, tc := range []struct{ name, json string }{
+		{"snake_case of responses", `[{"fund_channel":"ALIPAYACCOUNT","amount":"12.00","real_amount":"12.00"},{"fund_channel":"COUPON","amount":"0.34"}]`},
+		{"camelCase of notifies", `[{"fundChannel":"ALIPAYACCOUNT","amount":"12.00","realAmount":"12.00"},{"fundChannel":"COUPON","amount":"0.34"}]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got fundBillList
+			if err := json.Unmarshal([]byte(tc.json), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %+v, want %+v", got, want)
+			}
+		})
+	}
+	var got fundBillList
+	err := json.Unmarshal([]byte(`[{"fund_channel":"ALIPAYACCOUNT","amount":12.001}]`), &got)
+	if err == nil || !strings.HasPrefix(err.Error(), "alipay: fund_bill_list: ") || strings.Contains(err.Error(), "alipay: alipay:") {
+		t.Fatalf("bad amount: %v", err)
+	}
+}
+
+// TestResponseRoundTrip checks that responses marshaled by this package
+// (fund bills in camelCase) read back the same.
+func TestResponseRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, v := range []any{
+		&TradePayResponse{TradeNo: "2024052022001400001234567890", TotalAmount: 1,
+			FundBillList: []FundBill{{FundChannel: "ALIPAYACCOUNT", Amount: 1}}},
+	} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := reflect.New(reflect.TypeOf(v).Elem()).Interface()
+		if err := json.Unmarshal(b, back); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, v) {
+			t.Errorf("%s read back as %+v", b, back)
+		}
 	}
 }
