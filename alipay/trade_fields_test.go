@@ -1,6 +1,7 @@
 package alipay
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -62,6 +63,38 @@ func wantBiz(t *testing.T, g *testGateway, want string) {
 		t.Errorf("biz_content\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestTradeRefChecks runs the checks of the trade a request names through
+// every method that names one.
+func TestTradeRefChecks(t *testing.T) {
+	t.Parallel()
+	calls := map[string]func(c *Client, outTradeNo, tradeNo string) error{
+		"query": func(c *Client, o, n string) error {
+			_, err := c.TradeQuery(context.Background(), TradeQueryRequest{OutTradeNo: o, TradeNo: n})
+			return err
+		},
+	}
+	for _, tc := range []struct {
+		name, outTradeNo, tradeNo, want string
+	}{
+		{"neither", "", "", "OutTradeNo and TradeNo are both empty"},
+		{"bad out_trade_no", "ORDER-1", "", `OutTradeNo "ORDER-1" may hold only letters, digits and underscores`},
+		{"long out_trade_no", strings.Repeat("1", 65), "", "OutTradeNo is 65 characters long"},
+		{"short trade_no", "", "202405202200", "TradeNo is 12 characters long; Alipay takes 16 to 64"},
+		{"long trade_no", "", strings.Repeat("2", 65), "TradeNo is 65 characters long"},
+		{"trade_no with space", "", "2024052022001400 1", `TradeNo "2024052022001400 1" has unexpected character ' ' at offset 16`},
+		{"bad trade_no beside good out_trade_no", "ORDER_1", "2024\n052022001400001", "TradeNo"},
+	} {
+		for name, call := range calls {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				g := newTestGateway(t, refuse(t))
+				wantBadInput(t, call(g.client(), tc.outTradeNo, tc.tradeNo), tc.want)
+			})
+		}
+	}
+}
+
 func TestFundBillList(t *testing.T) {
 	t.Parallel()
 	want := fundBillList{
@@ -95,6 +128,8 @@ func TestFundBillList(t *testing.T) {
 func TestResponseRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, v := range []any{
+		&TradeQueryResponse{TradeNo: "2024052022001400001234567890", TradeStatus: TradeStatusSuccess, TotalAmount: 1234,
+			FundBillList: []FundBill{{FundChannel: "PCREDIT", Amount: 1234, RealAmount: 1200}}},
 		&TradePayResponse{TradeNo: "2024052022001400001234567890", TotalAmount: 1,
 			FundBillList: []FundBill{{FundChannel: "ALIPAYACCOUNT", Amount: 1}}},
 	} {
