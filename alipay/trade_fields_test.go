@@ -73,6 +73,14 @@ func TestTradeRefChecks(t *testing.T) {
 			_, err := c.TradeQuery(context.Background(), TradeQueryRequest{OutTradeNo: o, TradeNo: n})
 			return err
 		},
+		"refund": func(c *Client, o, n string) error {
+			_, err := c.TradeRefund(context.Background(), TradeRefundRequest{OutTradeNo: o, TradeNo: n, RefundAmount: 1, OutRequestNo: "R1"})
+			return err
+		},
+		"refund query": func(c *Client, o, n string) error {
+			_, err := c.TradeFastpayRefundQuery(context.Background(), TradeFastpayRefundQueryRequest{OutTradeNo: o, TradeNo: n, OutRequestNo: "R1"})
+			return err
+		},
 	}
 	for _, tc := range []struct {
 		name, outTradeNo, tradeNo, want string
