@@ -81,6 +81,14 @@ func TestTradeRefChecks(t *testing.T) {
 			_, err := c.TradeFastpayRefundQuery(context.Background(), TradeFastpayRefundQueryRequest{OutTradeNo: o, TradeNo: n, OutRequestNo: "R1"})
 			return err
 		},
+		"close": func(c *Client, o, n string) error {
+			_, err := c.TradeClose(context.Background(), TradeCloseRequest{OutTradeNo: o, TradeNo: n})
+			return err
+		},
+		"cancel": func(c *Client, o, n string) error {
+			_, err := c.TradeCancel(context.Background(), TradeCancelRequest{OutTradeNo: o, TradeNo: n})
+			return err
+		},
 	}
 	for _, tc := range []struct {
 		name, outTradeNo, tradeNo, want string
