@@ -68,6 +68,20 @@ func readKeyText(s *streams, path string) (string, error) {
 	return string(b), nil
 }
 
+// readPrivateKey reads the private key at path ("-": stdin). Errors name
+// the file and the mistake, never the key material.
+func readPrivateKey(s *streams, path string) (*rsa.PrivateKey, error) {
+	text, err := readKeyText(s, path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := alipay.ParsePrivateKey(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return key, nil
+}
+
 // readAnyKey reads a private key, public key or certificate at path
 // ("-": stdin).
 func readAnyKey(s *streams, path string) (*keyFile, error) {
