@@ -14,7 +14,7 @@ import (
 )
 
 // TestBinary builds zhifu and runs it as a real process: keys generate,
-// sign with the generated key, and an exit code.
+// sign with the generated key, verify the result, and an exit code.
 func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; skipped with -short")
@@ -79,6 +79,12 @@ func TestBinary(t *testing.T) {
 	sign = strings.TrimSuffix(sign, "\n")
 	if err := alipay.Verify(pub, alipay.SignTypeRSA2, []byte(alipay.RequestStringToSign(params)), sign); err != nil {
 		t.Errorf("zhifu sign printed %q, which does not verify: %v", sign, err)
+	}
+
+	params.Set("sign", sign)
+	out, stderr, code := zhifu(params.Encode(), "verify", "--public-key", filepath.Join(keys, "app_public_key.pem"))
+	if code != 0 || !strings.HasPrefix(out, "signature OK (gateway request alipay.trade.query") {
+		t.Errorf("zhifu verify: exit %d\n%s%s", code, out, stderr)
 	}
 
 	if _, _, code := zhifu("", "no-such-command"); code != 2 {

@@ -45,6 +45,7 @@ func commands() []*command {
 	return []*command{
 		keysCommand(),
 		signCommand(),
+		verifyCommand(),
 		versionCommand(),
 	}
 }
