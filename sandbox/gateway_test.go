@@ -2,9 +2,9 @@ package sandbox
 
 import (
 	"bytes"
-	"errors"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
