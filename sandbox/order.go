@@ -132,7 +132,13 @@ func timeoutDuration(s string) (d time.Duration, ok bool) {
 		return 0, true // 1c
 	}
 	n, _ := strconv.Atoi(m[1]) // at most 6 digits: no overflow
-	unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+	unit := time.Minute
+	switch m[2] {
+	case "h":
+		unit = time.Hour
+	case "d":
+		unit = 24 * time.Hour
+	}
 	d = time.Duration(n) * unit
 	return d, d >= minTimeToPay && d <= maxTimeToPay
 }
