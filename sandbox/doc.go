@@ -1,0 +1,50 @@
+// Package sandbox is a local emulator of Alipay's open-platform gateway
+// (gateway.do, "OpenAPI 2.0"), faithful enough that Alipay's own SDKs accept
+// it with only the gateway URL changed. A [*Sandbox] is an [net/http.Handler]:
+// mount it in a server, or start one in a test with [NewTestServer].
+//
+// # What it does not do
+//
+// It is not Alipay. It holds no money and no real buyers: one sandbox buyer
+// pays every trade. State lives in memory. It does not yet deliver async
+// notifies (it records every change of a trade as an [Event] for a
+// notifier to send), inject faults, download bills, issue certificates or
+// serve a dashboard. GBK requests, app pay order strings and the v3 REST
+// API are out of scope. Where Alipay's real behaviour is unconfirmed the
+// code says so next to the choice it made.
+//
+// # The gateway
+//
+// /gateway.do takes GET and POST forms, merges the query string and the
+// body (a parameter given twice is refused as isv.suspected-attack, as
+// Alipay does), checks the common parameters, the timestamp, the app's
+// signature (in certificate mode also app_cert_sn and alipay_root_cert_sn),
+// decrypts an AES biz_content, and answers in Alipay's shapes: HTTP 200, the
+// node of the method signed with the sandbox's Alipay key over the exact
+// bytes sent, "/" written as "\/" as Alipay's JSON writer does. A failed
+// signature check answers isv.invalid-signature with the gateway's string to
+// sign in sub_msg, the most useful debugging aid Alipay offers.
+//
+// # Trades
+//
+// The methods alipay.trade.page.pay, alipay.trade.wap.pay,
+// alipay.trade.precreate, alipay.trade.create, alipay.trade.pay,
+// alipay.trade.query, alipay.trade.refund,
+// alipay.trade.fastpay.refund.query, alipay.trade.close and
+// alipay.trade.cancel run one state machine:
+//
+//	WAIT_BUYER_PAY → TRADE_SUCCESS → (partial refunds) → TRADE_CLOSED (fully refunded)
+//	WAIT_BUYER_PAY → TRADE_CLOSED (close, cancel, expiry)
+//	TRADE_SUCCESS  → TRADE_FINISHED (Sandbox.Finish: the refund period is over)
+//
+// As at Alipay, a page, wap or precreate payment becomes a trade only when
+// the buyer opens the cashier or scans the QR code: until then
+// alipay.trade.query answers ACQ.TRADE_NOT_EXIST. Trades expire lazily, when
+// next looked at, against the sandbox clock ([Sandbox.Advance]).
+//
+// # Test auth codes
+//
+// alipay.trade.pay takes any 16 to 24 digit auth_code starting with 25 to
+// 30 as a successful payment, except [AuthCodeWaitBuyerPay],
+// [AuthCodeBalanceNotEnough] and [AuthCodeInvalid].
+package sandbox

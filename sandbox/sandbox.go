@@ -1,0 +1,164 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"zhifu/alipay"
+)
+
+// maxBodyBytes bounds a request body. Real requests are a few kilobytes; a
+// larger body is answered with an Alipay-shaped error, never read whole.
+const maxBodyBytes = 1 << 20
+
+// Config configures a Sandbox. The zero Config is ready to use.
+type Config struct {
+	// Now is the wall clock. Default: time.Now. The sandbox's trade clock
+	// is Now plus the time added by Sandbox.Advance; request timestamps are
+	// checked against Now alone, so that advancing the trade clock does not
+	// make every client's timestamp stale.
+	Now func() time.Time
+
+	// BaseURL is the public URL of the sandbox, such as
+	// "http://127.0.0.1:8090", used in QR codes and cashier links.
+	// Default: derived from each request's Host (http, or https behind
+	// TLS).
+	BaseURL string
+
+	// AlipayPrivateKey is the sandbox's "Alipay" key: it signs responses,
+	// returns and notifies. Default: a new 2048-bit key; clients get the
+	// public half from Sandbox.AlipayPublicKey.
+	AlipayPrivateKey *rsa.PrivateKey
+
+	// Logger receives a line per gateway call (debug) and every recovered
+	// panic (error). Default: discard.
+	Logger *slog.Logger
+
+	// OnEvent is called with every change of a trade, in the order of the
+	// changes (see Event). It runs outside the sandbox's locks and may call
+	// the Sandbox, but it delays the calls that made the change: hand the
+	// event to a queue. Default: none.
+	OnEvent func(Event)
+}
+
+// validate fills in defaults and checks cfg.
+func (cfg *Config) validate() error {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(cfg.BaseURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("sandbox: Config.BaseURL %q is not an absolute http(s) URL without query", cfg.BaseURL)
+		}
+		cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	}
+	if cfg.AlipayPrivateKey == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return fmt.Errorf("sandbox: generating the Alipay key: %w", err)
+		}
+		cfg.AlipayPrivateKey = k
+	}
+	if bits := cfg.AlipayPrivateKey.N.BitLen(); bits < alipay.MinKeyBits {
+		return fmt.Errorf("sandbox: Config.AlipayPrivateKey has %d bits; Alipay's keys have %d", bits, alipay.MinKeyBits)
+	}
+	return nil
+}
+
+// Sandbox is an emulated Alipay gateway: an http.Handler serving
+// /gateway.do and the cashier pages, and a programmatic API for tests.
+// It is safe for concurrent use.
+type Sandbox struct {
+	cfg    Config
+	clock  clock
+	apps   appRegistry
+	store  *tradeStore
+	buyer  buyer
+	mux    *http.ServeMux
+	log    *slog.Logger
+	method map[string]*methodSpec
+	hooks  callHooks
+}
+
+// New returns a Sandbox configured by cfg, with no apps: add them with
+// AddApp.
+func New(cfg Config) (*Sandbox, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	buyerID, err := newUserID()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sandbox{
+		cfg:    cfg,
+		clock:  clock{wall: cfg.Now},
+		apps:   appRegistry{apps: make(map[string]*App)},
+		store:  newTradeStore(cfg.OnEvent),
+		buyer:  buyer{id: buyerID, logonID: sandboxBuyerLogonID},
+		log:    cfg.Logger,
+		method: methodTable(),
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /gateway.do", s.serveGateway)
+	s.mux.HandleFunc("POST /gateway.do", s.serveGateway)
+	s.routeCashier(s.mux)
+	// Later phases: the control API and dashboard under /sandbox/, the bill
+	// download under /bill/.
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler. A panic in a handler is logged and
+// answered as Alipay answers a system error (code 20000), never as a 500.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("sandbox: panic serving request", "path", r.URL.Path, "panic", v)
+			writeUnsignedError(w, newGatewayError(alipay.CodeUnknownError, "isp.unknow-error", "系统繁忙"))
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// AlipayPublicKey returns the public key of the sandbox's Alipay key: what
+// clients configure as Alipay's public key.
+func (s *Sandbox) AlipayPublicKey() *rsa.PublicKey { return &s.cfg.AlipayPrivateKey.PublicKey }
+
+// Now returns the sandbox's trade clock: Config.Now plus everything added
+// by Advance.
+func (s *Sandbox) Now() time.Time { return s.clock.now() }
+
+// Advance moves the trade clock forward by d, so that trades whose time to
+// pay runs out in d are closed when next looked at. A negative d is
+// ignored: the clock never goes back.
+func (s *Sandbox) Advance(d time.Duration) { s.clock.advance(d) }
+
+// baseURL returns the public base URL for links in the answer to r.
+func (s *Sandbox) baseURL(r *http.Request) string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// errNoApp is wrapped when a programmatic call names an app the sandbox
+// does not know.
+var errNoApp = errors.New("sandbox: no such app")
