@@ -83,20 +83,36 @@ func (ps signedParams) appendQuery(dst []byte) []byte {
 // appendQueryEscape is url.QueryEscape appending to dst.
 func appendQueryEscape(dst []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '-', c == '_', c == '.', c == '~':
-			dst = append(dst, c)
-		case c == ' ':
+	// Runs of bytes that stay as they are are found by a tight loop and
+	// copied with one append each: the signed URL is a kilobyte or more, and
+	// a byte-by-byte append costs about twice as much per byte.
+	for {
+		n := 0
+		for n < len(s) && queryUnescaped[s[n]] {
+			n++
+		}
+		dst = append(dst, s[:n]...)
+		if n == len(s) {
+			return dst
+		}
+		if c := s[n]; c == ' ' {
 			dst = append(dst, '+')
-		default:
+		} else {
 			dst = append(dst, '%', hex[c>>4], hex[c&15])
 		}
+		s = s[n+1:]
 	}
-	return dst
 }
+
+// queryUnescaped reports the bytes url.QueryEscape writes as they are:
+// letters, digits and -_.~.
+var queryUnescaped = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	return t
+}()
 
 // newParams returns the public parameters of a request for method, unsigned.
 func (c *Client) newParams(method string) signedParams {
