@@ -3,6 +3,8 @@ package alipay
 import (
 	"math/rand/v2"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +47,43 @@ func TestAppendQueryEscape(t *testing.T) {
 		if got, want := string(appendQueryEscape([]byte("x="), s)), "x="+url.QueryEscape(s); got != want {
 			t.Fatalf("%q: %q, want %q", s, got, want)
 		}
+	}
+}
+
+func TestIsOutTradeNoAndTimeoutExpress(t *testing.T) {
+	t.Parallel()
+	outTradeNo := regexp.MustCompile(`^[0-9A-Za-z_]{1,64}$`)
+	timeoutExpress := regexp.MustCompile(`^(?:[1-9][0-9]*[mhd]|1c)$`)
+	r := rand.New(rand.NewPCG(3, 4))
+	inputs := []string{"", "1c", "1C", "0m", "15m", "15", "m", "1cc", "2c", "100d", "1h\n", "ORDER_1", "订单",
+		strings.Repeat("a", 64), strings.Repeat("a", 65), "a-b", "a b", "a\n"}
+	for range 5000 {
+		inputs = append(inputs, randomText(r, r.IntN(8), "019mhdcx_ \n"), randomText(r, 60+r.IntN(8), "aZ9_"),
+			randomText(r, r.IntN(6), ""))
+	}
+	for _, s := range inputs {
+		if got, want := isOutTradeNo(s), outTradeNo.MatchString(s); got != want {
+			t.Errorf("isOutTradeNo(%q) = %v, the regexp says %v", s, got, want)
+		}
+		if got, want := isTimeoutExpress(s), timeoutExpress.MatchString(s); got != want {
+			t.Errorf("isTimeoutExpress(%q) = %v, the regexp says %v", s, got, want)
+		}
+	}
+}
+
+// The method is added to a callback URL error after the fact; the message
+// is the one the method joined to the field name gave.
+func TestPagePayCallbackURLErrors(t *testing.T) {
+	t.Parallel()
+	c := newTestClient(t)
+	req := TradePagePayRequest{OutTradeNo: "A1", TotalAmount: 1, Subject: "s", NotifyURL: "ftp://x"}
+	_, err := c.PagePayURL(req)
+	if want := `alipay: alipay.trade.page.pay: NotifyURL "ftp://x" is not an absolute http(s) URL`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+	req = TradePagePayRequest{OutTradeNo: "A1", TotalAmount: 1, Subject: "s", ReturnURL: "https://x/" + strings.Repeat("a", 250)}
+	_, err = c.WapPayURL(TradeWapPayRequest{OutTradeNo: "A1", TotalAmount: 1, Subject: "s", ReturnURL: req.ReturnURL})
+	if want := `alipay: alipay.trade.wap.pay: ReturnURL is 260 characters long; Alipay accepts at most 256`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
 	}
 }
