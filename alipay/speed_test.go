@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The tests here hold the code written for speed to the standard library
@@ -85,5 +86,29 @@ func TestPagePayCallbackURLErrors(t *testing.T) {
 	_, err = c.WapPayURL(TradeWapPayRequest{OutTradeNo: "A1", TotalAmount: 1, Subject: "s", ReturnURL: req.ReturnURL})
 	if want := `alipay: alipay.trade.wap.pay: ReturnURL is 260 characters long; Alipay accepts at most 256`; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
+func TestAppendTime(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	zones := []*time.Location{time.UTC, beijing, time.FixedZone("", -7*3600-1800), time.FixedZone("", 14*3600)}
+	times := []time.Time{{}, time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 15, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 16, 0, 0, 0, time.UTC), time.Date(-1, 12, 31, 23, 0, 0, 0, time.UTC), time.Date(12345, 6, 7, 8, 9, 10, 0, beijing)}
+	for range 20000 {
+		sec := r.Int64N(int64(12000*365.25*24*3600)) - int64(1000*365.25*24*3600) - 62135596800
+		times = append(times, time.Unix(sec, r.Int64N(1e9)).In(zones[r.IntN(len(zones))]))
+	}
+	for _, tm := range times {
+		if got, want := FormatTime(tm), tm.In(beijing).Format(TimeLayout); got != want {
+			t.Errorf("FormatTime(%v) = %q, want %q", tm, got, want)
+		}
+		if tm.IsZero() {
+			continue
+		}
+		got, err := Time{tm}.MarshalText()
+		if y := tm.In(beijing).Year(); y >= 0 && y <= 9999 && (err != nil || string(got) != FormatTime(tm)) {
+			t.Errorf("MarshalText(%v) = %q, %v", tm, got, err)
+		}
 	}
 }
