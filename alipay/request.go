@@ -42,8 +42,34 @@ func (ps signedParams) get(key string) string {
 	return ""
 }
 
+// sort sorts ps by key. The lists are short, a dozen parameters in a
+// request and two dozen in a notify: on them a binary insertion sort, with
+// the comparisons inline, costs about a third of slices.SortFunc. Longer
+// lists, which only a hostile notify holds, go to slices.SortFunc, whose
+// moves grow as n log n rather than n².
 func (ps signedParams) sort() {
-	slices.SortFunc(ps, func(a, b param) int { return strings.Compare(a.key, b.key) })
+	if len(ps) > 32 {
+		slices.SortFunc(ps, func(a, b param) int { return strings.Compare(a.key, b.key) })
+		return
+	}
+	for i := 1; i < len(ps); i++ {
+		p := ps[i]
+		if ps[i-1].key <= p.key {
+			continue
+		}
+		// ps[:i] is sorted and p goes before ps[i-1]: find where.
+		lo, hi := 0, i-1
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if ps[m].key <= p.key {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		copy(ps[lo+1:i+1], ps[lo:i])
+		ps[lo] = p
+	}
 }
 
 // appendCanonical appends key=value pairs joined by & to dst. ps must be

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,28 @@ func TestAppendTime(t *testing.T) {
 		got, err := Time{tm}.MarshalText()
 		if y := tm.In(beijing).Year(); y >= 0 && y <= 9999 && (err != nil || string(got) != FormatTime(tm)) {
 			t.Errorf("MarshalText(%v) = %q, %v", tm, got, err)
+		}
+	}
+}
+
+func TestSignedParamsSort(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 3000 {
+		ps := make(signedParams, r.IntN(40))
+		for i := range ps {
+			ps[i] = param{randomText(r, r.IntN(4), "ab_c"), randomText(r, 2, "xyz")}
+		}
+		keys := make([]string, len(ps))
+		for i, p := range ps {
+			keys[i] = p.key
+		}
+		slices.Sort(keys)
+		ps.sort()
+		for i, p := range ps {
+			if p.key != keys[i] {
+				t.Fatalf("sorted keys %v, want %v", ps, keys)
+			}
 		}
 	}
 }
