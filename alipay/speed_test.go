@@ -135,3 +135,14 @@ func TestSignedParamsSort(t *testing.T) {
 		}
 	}
 }
+
+func TestDaysIn(t *testing.T) {
+	t.Parallel()
+	for year := 0; year <= 9999; year++ {
+		for month := time.January; month <= time.December; month++ {
+			if got, want := daysIn(year, month), time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day(); got != want {
+				t.Fatalf("daysIn(%d, %d) = %d, want %d", year, month, got, want)
+			}
+		}
+	}
+}

@@ -91,11 +91,17 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Date(year, month, day, hour, minute, sec, ns, beijing), nil
 }
 
-// daysIn returns the number of days in the month.
+// daysIn returns the number of days in the month (a valid one). It is a
+// table lookup rather than time.Date(year, month+1, 0, ...).Day(), which
+// costs as much as the rest of ParseTime.
 func daysIn(year int, month time.Month) int {
-	// Day 0 of the next month is the last day of this one.
-	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if month == time.February && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return int(monthDays[month-1])
 }
+
+var monthDays = [12]uint8{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 
 // timeError returns the error for the time text s, which is invalid because
 // of reason. Long input is cut short in the message.
