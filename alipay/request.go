@@ -72,20 +72,25 @@ func (ps signedParams) sort() {
 	}
 }
 
-// appendCanonical appends key=value pairs joined by & to dst. ps must be
-// sorted and hold no blank values and no sign. This is the one place the
-// string to sign is joined; url.Values callers come through
-// appendStringToSign.
-func (ps signedParams) appendCanonical(dst []byte) []byte {
+// appendCanonical appends the string to sign of ps to dst: key=value pairs
+// joined by &, blank values left out, and sign_type too when skipSignType.
+// ps must be sorted and hold no sign. This is the one place the string to
+// sign is joined.
+func (ps signedParams) appendCanonical(dst []byte, skipSignType bool) []byte {
 	n := 0
 	for _, p := range ps {
 		n += len(p.key) + len(p.value) + 2
 	}
 	dst = slices.Grow(dst, n)
-	for i, p := range ps {
-		if i > 0 {
+	first := true
+	for _, p := range ps {
+		if isBlank(p.value) || skipSignType && p.key == "sign_type" {
+			continue
+		}
+		if !first {
 			dst = append(dst, '&')
 		}
+		first = false
 		dst = append(dst, p.key...)
 		dst = append(dst, '=')
 		dst = append(dst, p.value...)
@@ -162,7 +167,7 @@ func (c *Client) newParams(method string) signedParams {
 func (c *Client) sign(ps signedParams) (string, error) {
 	ps.sort()
 	var stack [1024]byte
-	return Sign(c.signer, c.signType, ps.appendCanonical(stack[:0]))
+	return Sign(c.signer, c.signType, ps.appendCanonical(stack[:0], false))
 }
 
 // marshalBizContent renders the business parameters as Alipay reads them:

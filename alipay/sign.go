@@ -93,34 +93,44 @@ func Verify(key *rsa.PublicKey, t SignType, content []byte, sign string) error {
 // by key, joined as key=value with &, values raw (not URL-encoded). Only the
 // first value of a repeated key counts.
 func RequestStringToSign(params url.Values) string {
-	return string(appendStringToSign(nil, params, false))
+	var stack [48]param
+	ps, _ := formParams(stack[:0], params)
+	return string(ps.appendCanonical(nil, false))
 }
 
 // NotifyStringToSign returns the string Alipay signs for an async notify or
 // a sync return: like [RequestStringToSign] but without sign_type.
 func NotifyStringToSign(params url.Values) string {
-	return string(appendStringToSign(nil, params, true))
+	var stack [48]param
+	ps, _ := formParams(stack[:0], params)
+	return string(ps.appendCanonical(nil, true))
 }
 
 // SignRequest signs params with the request convention
 // ([RequestStringToSign]) and returns the sign value. It does not add sign to
 // params.
 func SignRequest(signer crypto.Signer, t SignType, params url.Values) (string, error) {
-	return Sign(signer, t, appendStringToSign(nil, params, false))
+	var stack [48]param
+	ps, _ := formParams(stack[:0], params)
+	return Sign(signer, t, ps.appendCanonical(nil, false))
 }
 
 // SignNotify signs params with the notify and return convention
 // ([NotifyStringToSign]) and returns the sign value. The sandbox uses it to
 // sign notifies and returns as Alipay does.
 func SignNotify(signer crypto.Signer, t SignType, params url.Values) (string, error) {
-	return Sign(signer, t, appendStringToSign(nil, params, true))
+	var stack [48]param
+	ps, _ := formParams(stack[:0], params)
+	return Sign(signer, t, ps.appendCanonical(nil, true))
 }
 
 // VerifyRequest verifies the sign of a gateway request (what Alipay's
 // gateway does with an app's request) using the sign_type it names. A
 // failure wraps ErrSignature.
 func VerifyRequest(key *rsa.PublicKey, params url.Values) error {
-	return Verify(key, SignType(params.Get("sign_type")), appendStringToSign(nil, params, false), params.Get("sign"))
+	var stack [48]param
+	ps, sign := formParams(stack[:0], params)
+	return Verify(key, SignType(params.Get("sign_type")), ps.appendCanonical(nil, false), sign)
 }
 
 // VerifyNotify verifies the sign of an async notify or a sync return: the
@@ -129,31 +139,41 @@ func VerifyRequest(key *rsa.PublicKey, params url.Values) error {
 // non-trade messages). sign_type picks the algorithm; absent means RSA2. A
 // failure wraps ErrSignature.
 func VerifyNotify(key *rsa.PublicKey, params url.Values) error {
-	t := SignType(params.Get("sign_type"))
-	sign := params.Get("sign")
-	var stack [2048]byte
-	content := appendStringToSign(stack[:0], params, true)
-	err := Verify(key, t, content, sign)
-	if err == nil || !errors.Is(err, ErrSignature) || params.Get("sign_type") == "" {
-		return err
-	}
-	return Verify(key, t, appendStringToSign(content[:0], params, false), sign)
+	var stack [48]param
+	ps, sign := formParams(stack[:0], params)
+	return verifyNotify(key, ps, params.Get("sign_type"), sign)
 }
 
-// appendStringToSign appends the canonical string of params to dst: keys
-// sorted, sign (and sign_type when skipSignType) left out, blank values left
-// out, key=value joined with &.
-func appendStringToSign(dst []byte, params url.Values, skipSignType bool) []byte {
-	var stack [48]param
-	ps := signedParams(stack[:0])
-	for k, vs := range params {
-		if k == "sign" || skipSignType && k == "sign_type" || len(vs) == 0 || isBlank(vs[0]) {
-			continue
+// verifyNotify is VerifyNotify over the parameters as formParams returns
+// them.
+func verifyNotify(key *rsa.PublicKey, ps signedParams, signType, sign string) error {
+	t := SignType(signType)
+	var stack [2048]byte
+	content := ps.appendCanonical(stack[:0], true)
+	err := Verify(key, t, content, sign)
+	if err == nil || !errors.Is(err, ErrSignature) || signType == "" {
+		return err
+	}
+	return Verify(key, t, ps.appendCanonical(content[:0], false), sign)
+}
+
+// formParams appends to dst the first value of every parameter of form
+// except sign, blank values included, and sorts them by key; it returns the
+// sign apart. The canonical string leaves the blank values out; a notify's
+// fields keep them.
+func formParams(dst signedParams, form url.Values) (ps signedParams, sign string) {
+	ps = dst
+	for k, vs := range form {
+		switch {
+		case len(vs) == 0:
+		case k == "sign":
+			sign = vs[0]
+		default:
+			ps = append(ps, param{k, vs[0]})
 		}
-		ps = append(ps, param{k, vs[0]})
 	}
 	ps.sort()
-	return ps.appendCanonical(dst)
+	return ps, sign
 }
 
 // isBlank reports whether s is empty or only ASCII white space, the values
