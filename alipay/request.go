@@ -54,22 +54,32 @@ func (ps signedParams) sort() {
 	}
 	for i := 1; i < len(ps); i++ {
 		p := ps[i]
-		if ps[i-1].key <= p.key {
+		if !keyLess(p.key, ps[i-1].key) {
 			continue
 		}
 		// ps[:i] is sorted and p goes before ps[i-1]: find where.
 		lo, hi := 0, i-1
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
-			if ps[m].key <= p.key {
-				lo = m + 1
-			} else {
+			if keyLess(p.key, ps[m].key) {
 				hi = m
+			} else {
+				lo = m + 1
 			}
 		}
 		copy(ps[lo+1:i+1], ps[lo:i])
 		ps[lo] = p
 	}
+}
+
+// keyLess reports whether a < b. Parameter names mostly differ in their
+// first byte, which is compared here before the call of the full string
+// comparison.
+func keyLess(a, b string) bool {
+	if a != "" && b != "" && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }
 
 // appendCanonical appends the string to sign of ps to dst: key=value pairs
