@@ -38,13 +38,15 @@ func (t SignType) hash() (crypto.Hash, error) {
 	return 0, fmt.Errorf("alipay: unsupported sign_type %q (want RSA2 or RSA)", string(t))
 }
 
-func digest(h crypto.Hash, content []byte) []byte {
+// appendDigest appends the digest of content to dst. Verify passes a
+// buffer on its stack: a returned array slice would escape to the heap.
+func appendDigest(dst []byte, h crypto.Hash, content []byte) []byte {
 	if h == crypto.SHA1 {
 		d := sha1.Sum(content)
-		return d[:]
+		return append(dst, d[:]...)
 	}
 	d := sha256.Sum256(content)
-	return d[:]
+	return append(dst, d[:]...)
 }
 
 // Sign signs content with signer using the algorithm of t and returns the
@@ -56,7 +58,7 @@ func Sign(signer crypto.Signer, t SignType, content []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sig, err := signer.Sign(rand.Reader, digest(h, content), h)
+	sig, err := signer.Sign(rand.Reader, appendDigest(nil, h, content), h)
 	if err != nil {
 		return "", fmt.Errorf("alipay: signing: %w", err)
 	}
@@ -81,7 +83,8 @@ func Verify(key *rsa.PublicKey, t SignType, content []byte, sign string) error {
 	if err != nil {
 		return fmt.Errorf("%w: sign is not base64", ErrSignature)
 	}
-	if err := rsa.VerifyPKCS1v15(key, h, digest(h, content), buf[:n]); err != nil {
+	var d [sha256.Size]byte
+	if err := rsa.VerifyPKCS1v15(key, h, appendDigest(d[:0], h, content), buf[:n]); err != nil {
 		return ErrSignature
 	}
 	return nil
