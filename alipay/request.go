@@ -42,44 +42,63 @@ func (ps signedParams) get(key string) string {
 	return ""
 }
 
-// sort sorts ps by key. The lists are short, a dozen parameters in a
-// request and two dozen in a notify: on them a binary insertion sort, with
-// the comparisons inline, costs about a third of slices.SortFunc. Longer
-// lists, which only a hostile notify holds, go to slices.SortFunc, whose
-// moves grow as n log n rather than n².
+// sort sorts ps by key.
+//
+// The lists are short, a dozen parameters in a request and two dozen in a
+// notify, and their names are lowercase words, whose first letters are
+// mostly distinct. So the parameters are put in buckets by first byte and
+// each is inserted in order within its bucket, which holds few others: two
+// passes over ps and few comparisons, where slices.SortFunc makes a hundred
+// calls of its comparison on a notify. Longer lists, which only a hostile
+// notify holds, go to slices.SortFunc, whose cost grows as n log n rather
+// than n².
 func (ps signedParams) sort() {
-	if len(ps) > 32 {
+	const short = 32
+	if len(ps) > short {
 		slices.SortFunc(ps, func(a, b param) int { return strings.Compare(a.key, b.key) })
 		return
 	}
-	for i := 1; i < len(ps); i++ {
-		p := ps[i]
-		if !keyLess(p.key, ps[i-1].key) {
-			continue
-		}
-		// ps[:i] is sorted and p goes before ps[i-1]: find where.
-		lo, hi := 0, i-1
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if keyLess(p.key, ps[m].key) {
-				hi = m
-			} else {
-				lo = m + 1
-			}
-		}
-		copy(ps[lo+1:i+1], ps[lo:i])
-		ps[lo] = p
+	// end[b] is, after the first pass, where bucket b ends in the sorted
+	// order; the second pass fills each bucket from its start, end[b-1].
+	var end [firstByteBuckets]uint8
+	for _, p := range ps {
+		end[firstByteBucket(p.key)]++
 	}
+	for b := 1; b < len(end); b++ {
+		end[b] += end[b-1]
+	}
+	var fill [firstByteBuckets]uint8 // how many of each bucket are placed
+	var sorted [short]param
+	for _, p := range ps {
+		b := firstByteBucket(p.key)
+		start := 0
+		if b > 0 {
+			start = int(end[b-1])
+		}
+		i := start + int(fill[b])
+		fill[b]++
+		for ; i > start && p.key < sorted[i-1].key; i-- {
+			sorted[i] = sorted[i-1]
+		}
+		sorted[i] = p
+	}
+	copy(ps, sorted[:len(ps)])
 }
 
-// keyLess reports whether a < b. Parameter names mostly differ in their
-// first byte, which is compared here before the call of the full string
-// comparison.
-func keyLess(a, b string) bool {
-	if a != "" && b != "" && a[0] != b[0] {
-		return a[0] < b[0]
+// firstByteBuckets is the number of buckets of firstByteBucket.
+const firstByteBuckets = 28
+
+// firstByteBucket returns the bucket of a name by its first byte, in byte
+// order: 0 for an empty name or one that starts below 'a', 1 to 26 for 'a'
+// to 'z', 27 for the rest.
+func firstByteBucket(key string) int {
+	switch {
+	case key == "" || key[0] < 'a':
+		return 0
+	case key[0] <= 'z':
+		return int(key[0]-'a') + 1
 	}
-	return a < b
+	return 27
 }
 
 // appendCanonical appends the string to sign of ps to dst: key=value pairs
