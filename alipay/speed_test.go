@@ -284,3 +284,34 @@ func TestVerifyNotificationMatchesReference(t *testing.T) {
 		t.Errorf("only %d of the edited notifies verified: the test edits too much", accepted)
 	}
 }
+
+func TestParseTimeFast(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(11, 12))
+	inputs := []string{"2024-05-20 12:35:30", "2024-02-29 23:59:59", "2023-02-29 00:00:00", "0000-01-01 00:00:00",
+		"9999-12-31 23:59:59", "2024-13-01 00:00:00", "2024-00-10 00:00:00", "2024-05-20 24:00:00", "2024-05-20 12:60:00",
+		"2024-05-20 12:35:60", "2024-05-20T12:35:30", "2024-05-20 12:35:30.5", "2024-05-20 12:35:3", "２024-05-20 12:35:30"}
+	for range 50000 {
+		b := []byte(fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d", r.IntN(10000), r.IntN(14), r.IntN(33), r.IntN(25), r.IntN(61), r.IntN(61)))
+		if r.IntN(4) == 0 {
+			b[r.IntN(len(b))] = "0:- x/"[r.IntN(6)]
+		}
+		inputs = append(inputs, string(b))
+	}
+	fast := 0
+	for _, s := range inputs {
+		want, wantErr := parseTime(s)
+		got, ok := parseTimeFast(s)
+		if ok {
+			fast++
+			if wantErr != nil || !got.Equal(want) || got.Location() != want.Location() || got != want {
+				t.Errorf("parseTimeFast(%q) = %v, parseTime gives %v, %v", s, got, want, wantErr)
+			}
+		} else if wantErr == nil && len(s) == len(TimeLayout) {
+			t.Errorf("parseTimeFast(%q) failed; parseTime gives %v", s, want)
+		}
+	}
+	if fast < 10000 {
+		t.Errorf("only %d inputs took the fast path", fast)
+	}
+}
