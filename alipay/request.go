@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // param is one request parameter. A signed request is a short list of them,
@@ -220,6 +221,71 @@ func marshalBizContent(v any) (string, error) {
 		return "", fmt.Errorf("alipay: encoding biz_content: %w", err)
 	}
 	return string(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})), nil
+}
+
+// appendJSONField appends the member prefix+s of a JSON object, prefix
+// being `,"name":`, unless s is empty: a string field with omitempty.
+func appendJSONField(dst []byte, prefix, s string) []byte {
+	if s == "" {
+		return dst
+	}
+	return appendJSONString(append(dst, prefix...), s)
+}
+
+// appendJSONString appends s as a JSON string, escaped exactly as
+// encoding/json escapes it with SetEscapeHTML(false): " and \ with a
+// backslash, control characters as \b, \f, \n, \r, \t or \u00XX, invalid
+// UTF-8 as \ufffd, U+2028 and U+2029 as \u2028 and \u2029, everything else,
+// & < > and non-ASCII included, as it is.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0 // s[start:i] is yet to be copied
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // ToValues returns the parameters as url.Values, for callers and tests that

@@ -1,6 +1,8 @@
 package alipay
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,28 +13,41 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // The tests here hold the code written for speed to the standard library
 // code it replaces: same output for every input tried.
 
-// randomText returns a string of n bytes drawn from alphabet, or of any
-// bytes (invalid UTF-8 included) when alphabet is empty.
+// randomText returns a string of n pieces drawn from alphabet, each piece
+// a character of it or, where alphabet is not UTF-8, a byte; or n bytes of
+// any value (invalid UTF-8 included) when alphabet is empty.
 func randomText(r *rand.Rand, n int, alphabet string) string {
-	b := make([]byte, n)
-	for i := range b {
-		if alphabet == "" {
+	if alphabet == "" {
+		b := make([]byte, n)
+		for i := range b {
 			b[i] = byte(r.UintN(256))
-		} else {
-			b[i] = alphabet[r.IntN(len(alphabet))]
 		}
+		return string(b)
 	}
-	return string(b)
+	var pieces []string
+	for s := alphabet; s != ""; {
+		_, size := utf8.DecodeRuneInString(s)
+		pieces, s = append(pieces, s[:size]), s[size:]
+	}
+	var b strings.Builder
+	for range n {
+		b.WriteString(pieces[r.IntN(len(pieces))])
+	}
+	return b.String()
 }
 
 // textAlphabet mixes what needs escaping in a URL or in JSON with plain
 // letters and multi-byte characters.
-const textAlphabet = "aZ09-_.~ +/=&?%\"\\<>:,{}\x00\x1f\x7f测试\u2028\xff"
+const textAlphabet = validAlphabet + "\xff\xe6"
+
+// validAlphabet is textAlphabet without the bytes that are not UTF-8.
+const validAlphabet = "aZ09-_.~ +/=&?%\"\\<>:,{}\x00\x1f\x7f测试\u2028"
 
 func TestAppendQueryEscape(t *testing.T) {
 	t.Parallel()
@@ -313,5 +328,126 @@ func TestParseTimeFast(t *testing.T) {
 	}
 	if fast < 10000 {
 		t.Errorf("only %d inputs took the fast path", fast)
+	}
+}
+
+// jsonString is s as encoding/json writes it without HTML escaping.
+func jsonString(t *testing.T, s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func TestAppendJSONString(t *testing.T) {
+	t.Parallel()
+	inputs := []string{"", "测试商品 Tea", `Tea & Cake = 2 items <b>"x"</b> \`, "\u2028\u2029\u2027\u202a", "\xe2\x80", "\xed\xa0\x80", "\U0001F600"}
+	for c := range 256 {
+		inputs = append(inputs, string([]byte{byte(c)}), "a"+string([]byte{byte(c)})+"b")
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for i := range 5000 {
+		alphabet := textAlphabet
+		if i%3 == 0 {
+			alphabet = ""
+		}
+		inputs = append(inputs, randomText(r, r.IntN(30), alphabet))
+	}
+	for _, s := range inputs {
+		if got, want := string(appendJSONString([]byte("x"), s)), "x"+jsonString(t, s); got != want {
+			t.Fatalf("%q: %s, want %s", s, got, want)
+		}
+	}
+}
+
+// TestPagePayBizContent holds the biz_content written out field by field
+// to encoding/json's, errors included, over random requests.
+func TestPagePayBizContent(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(15, 16))
+	text := func() string {
+		switch r.IntN(4) {
+		case 0:
+			return ""
+		case 1:
+			return randomText(r, r.IntN(12), "")
+		}
+		return randomText(r, r.IntN(12), textAlphabet)
+	}
+	amounts := []Amount{0, 1, 1234, MaxTradeAmount, MaxTradeAmount + 1, -1}
+	times := []Time{{}, {time.Date(2024, 5, 20, 12, 34, 56, 789, beijing)}, {time.Date(2024, 5, 20, 23, 0, 0, 0, time.UTC)},
+		{time.Date(10000, 1, 1, 0, 0, 0, 0, beijing)}, {time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	for range 5000 {
+		req := TradePagePayRequest{
+			OutTradeNo: text(), TotalAmount: amounts[r.IntN(len(amounts))], Subject: text(), ProductCode: text(),
+			Body: text(), TimeoutExpress: text(), TimeExpire: times[r.IntN(len(times))], PassbackParams: text(),
+			QRPayMode: text(), QRCodeWidth: r.IntN(3) * (r.IntN(300) - 100), IntegrationType: text(),
+			RequestFromURL: text(), EnablePayChannels: text(), DisablePayChannels: text(), StoreID: text(),
+			MerchantOrderNo: text(), ReturnURL: text(), NotifyURL: text(), AppAuthToken: text(),
+		}
+		if r.IntN(10) == 0 {
+			req.GoodsDetail = []GoodsDetail{{GoodsID: text(), GoodsName: text(), Quantity: 1, Price: amounts[r.IntN(len(amounts))]}}
+		}
+		got, err := req.bizContent()
+		want, wantErr := marshalBizContent(req)
+		if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("%+v:\n%s, %v\nwant\n%s, %v", req, got, err, want, wantErr)
+		}
+	}
+}
+
+// TestPagePayURLEncoding checks page-pay URLs end to end over random
+// requests: biz_content is encoding/json's, the query is every parameter
+// QueryEscape'd in key order with sign last, and the sign verifies.
+func TestPagePayURLEncoding(t *testing.T) {
+	t.Parallel()
+	c := newTestClient(t)
+	appKey := testPublicKey(t, "app_public.pem")
+	r := rand.New(rand.NewPCG(17, 18))
+	for i := range 60 {
+		req := benchPagePayRequest
+		req.Subject = "测试 " + randomText(r, 1+r.IntN(10), validAlphabet)
+		req.Body = randomText(r, r.IntN(10), validAlphabet)
+		req.PassbackParams = randomText(r, r.IntN(10), validAlphabet)
+		req.TotalAmount = Amount(1 + r.IntN(100000))
+		if i%2 == 0 {
+			req.ReturnURL, req.TimeExpire = "", Time{time.Date(2024, 5, 21, 0, 0, 0, 0, beijing)}
+		}
+		if i%3 == 0 {
+			req.GoodsDetail = []GoodsDetail{{GoodsID: "g1", GoodsName: "茶 & <tea>", Quantity: 2, Price: 50}}
+		}
+		u, err := c.PagePayURL(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gateway, rawQuery, _ := strings.Cut(u, "?")
+		query, err := url.ParseQuery(rawQuery)
+		if gateway != GatewaySandbox || err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		req.ProductCode = ProductCodePagePay
+		if want, _ := marshalBizContent(req); query.Get("biz_content") != want {
+			t.Fatalf("biz_content %s, want %s", query.Get("biz_content"), want)
+		}
+		if err := VerifyRequest(appKey, query); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for k := range query {
+			if k != "sign" {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		var want strings.Builder
+		for _, k := range append(keys, "sign") {
+			fmt.Fprintf(&want, "&%s=%s", url.QueryEscape(k), url.QueryEscape(query.Get(k)))
+		}
+		if rawQuery != want.String()[1:] {
+			t.Fatalf("query\n%s\nwant\n%s", rawQuery, want.String()[1:])
+		}
 	}
 }
