@@ -62,6 +62,14 @@ func Sign(signer crypto.Signer, t SignType, content []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("alipay: signing: %w", err)
 	}
+	// Encoded on the stack and copied once into the string, where
+	// EncodeToString allocates twice. A 4096-bit key's sign has 684
+	// characters.
+	var buf [1024]byte
+	if n := base64.StdEncoding.EncodedLen(len(sig)); n <= len(buf) {
+		base64.StdEncoding.Encode(buf[:n], sig)
+		return string(buf[:n]), nil
+	}
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
