@@ -102,7 +102,8 @@ type TradeAppPayRequest struct {
 // buyer's browser to. Nothing is sent: the trade exists at Alipay once the
 // buyer opens the cashier.
 func (c *Client) PagePayURL(req TradePagePayRequest) (string, error) {
-	ps, err := c.pagePayParams(req)
+	var stack [16]param
+	ps, err := c.pagePayParams(stack[:0], req)
 	if err != nil {
 		return "", err
 	}
@@ -113,7 +114,8 @@ func (c *Client) PagePayURL(req TradePagePayRequest) (string, error) {
 // alipay.trade.page.pay request to the gateway and submits itself: write it
 // as the body of a page. Every value is HTML-escaped.
 func (c *Client) PagePayForm(req TradePagePayRequest) (string, error) {
-	ps, err := c.pagePayParams(req)
+	var stack [16]param
+	ps, err := c.pagePayParams(stack[:0], req)
 	if err != nil {
 		return "", err
 	}
@@ -123,7 +125,8 @@ func (c *Client) PagePayForm(req TradePagePayRequest) (string, error) {
 // WapPayURL returns the signed alipay.trade.wap.pay URL to redirect the
 // buyer's mobile browser to.
 func (c *Client) WapPayURL(req TradeWapPayRequest) (string, error) {
-	ps, err := c.wapPayParams(req)
+	var stack [16]param
+	ps, err := c.wapPayParams(stack[:0], req)
 	if err != nil {
 		return "", err
 	}
@@ -132,7 +135,8 @@ func (c *Client) WapPayURL(req TradeWapPayRequest) (string, error) {
 
 // WapPayForm returns a self-submitting HTML form for alipay.trade.wap.pay.
 func (c *Client) WapPayForm(req TradeWapPayRequest) (string, error) {
-	ps, err := c.wapPayParams(req)
+	var stack [16]param
+	ps, err := c.wapPayParams(stack[:0], req)
 	if err != nil {
 		return "", err
 	}
@@ -159,14 +163,16 @@ func (c *Client) AppPayOrderString(req TradeAppPayRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ps, err := c.signPageParams(method, content, "", notifyURL, req.AppAuthToken)
+	var stack [16]param
+	ps, err := c.signPageParams(stack[:0], method, content, "", notifyURL, req.AppAuthToken)
 	if err != nil {
 		return "", err
 	}
 	return string(ps.appendQuery(nil)), nil
 }
 
-func (c *Client) pagePayParams(req TradePagePayRequest) (signedParams, error) {
+// pagePayParams checks and signs req, appending its parameters to dst.
+func (c *Client) pagePayParams(dst signedParams, req TradePagePayRequest) (signedParams, error) {
 	const method = "alipay.trade.page.pay"
 	if req.ProductCode == "" {
 		req.ProductCode = ProductCodePagePay
@@ -182,10 +188,11 @@ func (c *Client) pagePayParams(req TradePagePayRequest) (signedParams, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.signPageParams(method, content, req.ReturnURL, notifyURL, req.AppAuthToken)
+	return c.signPageParams(dst, method, content, req.ReturnURL, notifyURL, req.AppAuthToken)
 }
 
-func (c *Client) wapPayParams(req TradeWapPayRequest) (signedParams, error) {
+// wapPayParams checks and signs req, appending its parameters to dst.
+func (c *Client) wapPayParams(dst signedParams, req TradeWapPayRequest) (signedParams, error) {
 	const method = "alipay.trade.wap.pay"
 	if req.ProductCode == "" {
 		req.ProductCode = ProductCodeWapPay
@@ -201,7 +208,7 @@ func (c *Client) wapPayParams(req TradeWapPayRequest) (signedParams, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.signPageParams(method, content, req.ReturnURL, notifyURL, req.AppAuthToken)
+	return c.signPageParams(dst, method, content, req.ReturnURL, notifyURL, req.AppAuthToken)
 }
 
 // pageCallbacks checks the return and notify URLs of a payment-page request
@@ -222,14 +229,15 @@ func (c *Client) pageCallbacks(method, returnURL, notifyURL string) (string, err
 	return notifyURL, nil
 }
 
-// signPageParams builds and signs the parameters of a payment-page request;
-// the sign is the last entry, the rest sorted.
-func (c *Client) signPageParams(method, content, returnURL, notifyURL, appAuthToken string) (signedParams, error) {
-	ps := c.newParams(method)
-	ps.set("notify_url", notifyURL)
-	ps.set("return_url", returnURL)
-	ps.set("app_auth_token", appAuthToken)
-	ps.set("biz_content", content)
+// signPageParams appends to dst the parameters of a payment-page request,
+// signed: the sign is the last entry, the rest sorted. The callers pass a
+// buffer on their stack.
+func (c *Client) signPageParams(dst signedParams, method, content, returnURL, notifyURL, appAuthToken string) (signedParams, error) {
+	ps := c.newParams(dst, method)
+	ps = ps.set("notify_url", notifyURL)
+	ps = ps.set("return_url", returnURL)
+	ps = ps.set("app_auth_token", appAuthToken)
+	ps = ps.set("biz_content", content)
 	sign, err := c.sign(ps)
 	if err != nil {
 		return nil, err

@@ -18,19 +18,22 @@ type param struct{ key, value string }
 // signedParams is a request's parameters, sorted by key once signed.
 type signedParams []param
 
-// set adds or replaces key; blank values are left out, as the gateway leaves
-// them out of the string it verifies.
-func (ps *signedParams) set(key, value string) {
+// set adds or replaces key and returns the list, as append does; blank
+// values are left out, as the gateway leaves them out of the string it
+// verifies. (It returns the list rather than taking a pointer so that a
+// list on the caller's stack stays there: an append through a pointer
+// sends it to the heap.)
+func (ps signedParams) set(key, value string) signedParams {
 	if isBlank(value) {
-		return
+		return ps
 	}
-	for i := range *ps {
-		if (*ps)[i].key == key {
-			(*ps)[i].value = value
-			return
+	for i := range ps {
+		if ps[i].key == key {
+			ps[i].value = value
+			return ps
 		}
 	}
-	*ps = append(*ps, param{key, value})
+	return append(ps, param{key, value})
 }
 
 // get returns the value of key, or "".
@@ -175,10 +178,10 @@ var queryUnescaped = func() (t [256]bool) {
 	return t
 }()
 
-// newParams returns the public parameters of a request for method, unsigned.
-func (c *Client) newParams(method string) signedParams {
-	ps := make(signedParams, 0, 16)
-	ps = append(ps,
+// newParams appends to dst the public parameters of a request for method,
+// unsigned.
+func (c *Client) newParams(dst signedParams, method string) signedParams {
+	ps := append(dst,
 		param{"app_id", c.appID},
 		param{"method", method},
 		param{"format", "JSON"},
