@@ -451,3 +451,41 @@ func TestPagePayURLEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestIsPlainCallbackURL checks that every URL isPlainCallbackURL lets
+// through is one checkCallbackURL accepts, on random URL-like text.
+func TestIsPlainCallbackURL(t *testing.T) {
+	t.Parallel()
+	prefixes := []string{"https://", "http://", "HTTPS://", "ftp://", "https:/", "https:///", "//", ""}
+	pieces := []string{"a", "Z", "9", ".", "-", "_", "example.com", ":", "8443", "/", "?", "=", "&", "#", "%", "%2F",
+		"%zz", "@", " ", "\x7f", "\x01", "测", "[", "]", "::1", "~", "+", "|", "\\", "\"", "<"}
+	r := rand.New(rand.NewPCG(19, 20))
+	inputs := []string{"https://merchant.example.com/alipay/notify", "https://merchant.example.com/pay/return?order=1&lang=zh",
+		"http://127.0.0.1:8080/notify", "https://x/" + strings.Repeat("a", 246), "https://x/" + strings.Repeat("a", 247)}
+	for range 100000 {
+		var b strings.Builder
+		b.WriteString(prefixes[r.IntN(len(prefixes))])
+		b.WriteString(randomText(r, r.IntN(6), "ab9.-"))
+		for range r.IntN(6) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		inputs = append(inputs, b.String())
+	}
+	plain := 0
+	for _, s := range inputs {
+		if isPlainCallbackURL(s) {
+			plain++
+			if err := checkCallbackURL("F", s); err != nil {
+				t.Errorf("isPlainCallbackURL(%q), but checkCallbackURL: %v", s, err)
+			}
+		}
+	}
+	for _, s := range inputs[:4] {
+		if !isPlainCallbackURL(s) && !strings.Contains(s, ":8080") {
+			t.Errorf("isPlainCallbackURL(%q) = false", s)
+		}
+	}
+	if plain < 3000 {
+		t.Errorf("only %d random URLs were plain", plain)
+	}
+}
