@@ -110,11 +110,6 @@ func firstByteBucket(key string) int {
 // ps must be sorted and hold no sign. This is the one place the string to
 // sign is joined.
 func (ps signedParams) appendCanonical(dst []byte, skipSignType bool) []byte {
-	n := 0
-	for _, p := range ps {
-		n += len(p.key) + len(p.value) + 2
-	}
-	dst = slices.Grow(dst, n)
 	first := true
 	for _, p := range ps {
 		if isBlank(p.value) || skipSignType && p.key == "sign_type" {
