@@ -132,8 +132,12 @@ func (c *Client) VerifyNotification(form url.Values) (*Notification, error) {
 		return nil, err
 	}
 	n := &Notification{Params: form}
-	var amounts [6]string // total_amount, receipt_amount, invoice_amount, buyer_pay_amount, point_amount, refund_fee
-	var times [5]string   // notify_time, gmt_create, gmt_payment, gmt_refund, gmt_close
+	// Amounts and times are kept as text in the pass and parsed after it,
+	// once app_id is checked, so that errors come in their usual order.
+	var text struct {
+		totalAmount, receiptAmount, invoiceAmount, buyerPayAmount, pointAmount, refundFee string
+		notifyTime, gmtCreate, gmtPayment, gmtRefund, gmtClose                            string
+	}
 	for _, p := range ps {
 		switch p.key {
 		case "notify_id":
@@ -177,44 +181,44 @@ func (c *Client) VerifyNotification(form url.Values) (*Notification, error) {
 		case "passback_params":
 			n.PassbackParams = p.value
 		case "total_amount":
-			amounts[0] = p.value
+			text.totalAmount = p.value
 		case "receipt_amount":
-			amounts[1] = p.value
+			text.receiptAmount = p.value
 		case "invoice_amount":
-			amounts[2] = p.value
+			text.invoiceAmount = p.value
 		case "buyer_pay_amount":
-			amounts[3] = p.value
+			text.buyerPayAmount = p.value
 		case "point_amount":
-			amounts[4] = p.value
+			text.pointAmount = p.value
 		case "refund_fee":
-			amounts[5] = p.value
+			text.refundFee = p.value
 		case "notify_time":
-			times[0] = p.value
+			text.notifyTime = p.value
 		case "gmt_create":
-			times[1] = p.value
+			text.gmtCreate = p.value
 		case "gmt_payment":
-			times[2] = p.value
+			text.gmtPayment = p.value
 		case "gmt_refund":
-			times[3] = p.value
+			text.gmtRefund = p.value
 		case "gmt_close":
-			times[4] = p.value
+			text.gmtClose = p.value
 		}
 	}
 	if err := c.checkAppID(n.AppID); err != nil {
 		return nil, err
 	}
 	var p fieldParser
-	n.TotalAmount = p.amountOf("total_amount", amounts[0])
-	n.ReceiptAmount = p.amountOf("receipt_amount", amounts[1])
-	n.InvoiceAmount = p.amountOf("invoice_amount", amounts[2])
-	n.BuyerPayAmount = p.amountOf("buyer_pay_amount", amounts[3])
-	n.PointAmount = p.amountOf("point_amount", amounts[4])
-	n.RefundFee = p.amountOf("refund_fee", amounts[5])
-	n.NotifyTime = p.timeOf("notify_time", times[0])
-	n.GmtCreate = p.timeOf("gmt_create", times[1])
-	n.GmtPayment = p.timeOf("gmt_payment", times[2])
-	n.GmtRefund = p.timeOf("gmt_refund", times[3])
-	n.GmtClose = p.timeOf("gmt_close", times[4])
+	n.TotalAmount = p.amountOf("total_amount", text.totalAmount)
+	n.ReceiptAmount = p.amountOf("receipt_amount", text.receiptAmount)
+	n.InvoiceAmount = p.amountOf("invoice_amount", text.invoiceAmount)
+	n.BuyerPayAmount = p.amountOf("buyer_pay_amount", text.buyerPayAmount)
+	n.PointAmount = p.amountOf("point_amount", text.pointAmount)
+	n.RefundFee = p.amountOf("refund_fee", text.refundFee)
+	n.NotifyTime = p.timeOf("notify_time", text.notifyTime)
+	n.GmtCreate = p.timeOf("gmt_create", text.gmtCreate)
+	n.GmtPayment = p.timeOf("gmt_payment", text.gmtPayment)
+	n.GmtRefund = p.timeOf("gmt_refund", text.gmtRefund)
+	n.GmtClose = p.timeOf("gmt_close", text.gmtClose)
 	if p.err != nil {
 		return nil, p.err
 	}
