@@ -320,7 +320,7 @@ func (req *TradePagePayRequest) bizContent() (string, error) {
 // getURL returns gateway?query for a signed request.
 func (c *Client) getURL(ps signedParams) string {
 	// Built on the stack and copied once into the string. A page-pay URL is
-	// about 1.7 KB; a longer one grows onto the heap.
+	// about 1 KB; one over 4 KB grows onto the heap.
 	var buf [4096]byte
 	b := append(buf[:0], c.gateway...)
 	b = append(b, '?')
