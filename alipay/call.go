@@ -57,7 +57,8 @@ func (c *Client) doRaw(ctx context.Context, req *Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := c.newParams(req.Method)
+	var stack [16]param
+	ps := c.newParams(stack[:0], req.Method)
 	if req.Encrypt {
 		if c.aesKey == nil {
 			return nil, fmt.Errorf("alipay: %s: Request.Encrypt needs Config.EncryptKey", req.Method)
@@ -65,22 +66,22 @@ func (c *Client) doRaw(ctx context.Context, req *Request) ([]byte, error) {
 		if content, err = EncryptContent(c.aesKey, []byte(content)); err != nil {
 			return nil, err
 		}
-		ps.set("encrypt_type", "AES")
+		ps = ps.set("encrypt_type", "AES")
 	}
 	if req.NotifyURL != "" {
 		if err := checkCallbackURL(req.Method+": NotifyURL", req.NotifyURL); err != nil {
 			return nil, err
 		}
-		ps.set("notify_url", req.NotifyURL)
+		ps = ps.set("notify_url", req.NotifyURL)
 	}
 	for k, v := range req.Params {
 		if k == "sign" || ps.get(k) != "" {
 			return nil, fmt.Errorf("alipay: %s: Request.Params may not set %q", req.Method, k)
 		}
-		ps.set(k, v)
+		ps = ps.set(k, v)
 	}
-	ps.set("app_auth_token", req.AppAuthToken)
-	ps.set("biz_content", content)
+	ps = ps.set("app_auth_token", req.AppAuthToken)
+	ps = ps.set("biz_content", content)
 	sign, err := c.sign(ps)
 	if err != nil {
 		return nil, err

@@ -120,44 +120,105 @@ func (c *Client) ParseNotification(r *http.Request) (*Notification, error) {
 // them again) and parses it. It checks the signature with Alipay's public
 // key and that app_id is this client's. A bad signature wraps ErrSignature.
 func (c *Client) VerifyNotification(form url.Values) (*Notification, error) {
-	if err := c.verifyCallback(form); err != nil {
+	if len(form) == 0 {
+		return nil, errNoParams
+	}
+	// The parameters are read from the form once, sorted, for the
+	// signature; the fields are then taken from that list in one pass. A
+	// form.Get per field would cost as much as the rest of the parsing.
+	var stack [48]param
+	ps, sign := formParams(stack[:0], form)
+	if err := verifyNotify(c.alipayKey, ps, form.Get("sign_type"), sign); err != nil {
 		return nil, err
 	}
-	n := &Notification{
-		NotifyID:          form.Get("notify_id"),
-		NotifyType:        form.Get("notify_type"),
-		AppID:             form.Get("app_id"),
-		AuthAppID:         form.Get("auth_app_id"),
-		Charset:           form.Get("charset"),
-		Version:           form.Get("version"),
-		SignType:          SignType(form.Get("sign_type")),
-		TradeNo:           form.Get("trade_no"),
-		OutTradeNo:        form.Get("out_trade_no"),
-		OutBizNo:          form.Get("out_biz_no"),
-		BuyerID:           form.Get("buyer_id"),
-		BuyerLogonID:      form.Get("buyer_logon_id"),
-		SellerID:          form.Get("seller_id"),
-		SellerEmail:       form.Get("seller_email"),
-		TradeStatus:       TradeStatus(form.Get("trade_status")),
-		Subject:           form.Get("subject"),
-		Body:              form.Get("body"),
-		FundBillList:      form.Get("fund_bill_list"),
-		VoucherDetailList: form.Get("voucher_detail_list"),
-		PassbackParams:    form.Get("passback_params"),
-		Params:            form,
+	n := &Notification{Params: form}
+	// Amounts and times are kept as text in the pass and parsed after it,
+	// once app_id is checked, so that errors come in their usual order.
+	var text struct {
+		totalAmount, receiptAmount, invoiceAmount, buyerPayAmount, pointAmount, refundFee string
+		notifyTime, gmtCreate, gmtPayment, gmtRefund, gmtClose                            string
 	}
-	p := fieldParser{form: form}
-	n.TotalAmount = p.amount("total_amount")
-	n.ReceiptAmount = p.amount("receipt_amount")
-	n.InvoiceAmount = p.amount("invoice_amount")
-	n.BuyerPayAmount = p.amount("buyer_pay_amount")
-	n.PointAmount = p.amount("point_amount")
-	n.RefundFee = p.amount("refund_fee")
-	n.NotifyTime = p.time("notify_time")
-	n.GmtCreate = p.time("gmt_create")
-	n.GmtPayment = p.time("gmt_payment")
-	n.GmtRefund = p.time("gmt_refund")
-	n.GmtClose = p.time("gmt_close")
+	for _, p := range ps {
+		switch p.key {
+		case "notify_id":
+			n.NotifyID = p.value
+		case "notify_type":
+			n.NotifyType = p.value
+		case "app_id":
+			n.AppID = p.value
+		case "auth_app_id":
+			n.AuthAppID = p.value
+		case "charset":
+			n.Charset = p.value
+		case "version":
+			n.Version = p.value
+		case "sign_type":
+			n.SignType = SignType(p.value)
+		case "trade_no":
+			n.TradeNo = p.value
+		case "out_trade_no":
+			n.OutTradeNo = p.value
+		case "out_biz_no":
+			n.OutBizNo = p.value
+		case "buyer_id":
+			n.BuyerID = p.value
+		case "buyer_logon_id":
+			n.BuyerLogonID = p.value
+		case "seller_id":
+			n.SellerID = p.value
+		case "seller_email":
+			n.SellerEmail = p.value
+		case "trade_status":
+			n.TradeStatus = TradeStatus(p.value)
+		case "subject":
+			n.Subject = p.value
+		case "body":
+			n.Body = p.value
+		case "fund_bill_list":
+			n.FundBillList = p.value
+		case "voucher_detail_list":
+			n.VoucherDetailList = p.value
+		case "passback_params":
+			n.PassbackParams = p.value
+		case "total_amount":
+			text.totalAmount = p.value
+		case "receipt_amount":
+			text.receiptAmount = p.value
+		case "invoice_amount":
+			text.invoiceAmount = p.value
+		case "buyer_pay_amount":
+			text.buyerPayAmount = p.value
+		case "point_amount":
+			text.pointAmount = p.value
+		case "refund_fee":
+			text.refundFee = p.value
+		case "notify_time":
+			text.notifyTime = p.value
+		case "gmt_create":
+			text.gmtCreate = p.value
+		case "gmt_payment":
+			text.gmtPayment = p.value
+		case "gmt_refund":
+			text.gmtRefund = p.value
+		case "gmt_close":
+			text.gmtClose = p.value
+		}
+	}
+	if err := c.checkAppID(n.AppID); err != nil {
+		return nil, err
+	}
+	var p fieldParser
+	n.TotalAmount = p.amountOf("total_amount", text.totalAmount)
+	n.ReceiptAmount = p.amountOf("receipt_amount", text.receiptAmount)
+	n.InvoiceAmount = p.amountOf("invoice_amount", text.invoiceAmount)
+	n.BuyerPayAmount = p.amountOf("buyer_pay_amount", text.buyerPayAmount)
+	n.PointAmount = p.amountOf("point_amount", text.pointAmount)
+	n.RefundFee = p.amountOf("refund_fee", text.refundFee)
+	n.NotifyTime = p.timeOf("notify_time", text.notifyTime)
+	n.GmtCreate = p.timeOf("gmt_create", text.gmtCreate)
+	n.GmtPayment = p.timeOf("gmt_payment", text.gmtPayment)
+	n.GmtRefund = p.timeOf("gmt_refund", text.gmtRefund)
+	n.GmtClose = p.timeOf("gmt_close", text.gmtClose)
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -167,16 +228,23 @@ func (c *Client) VerifyNotification(form url.Values) (*Notification, error) {
 	return n, nil
 }
 
+var errNoParams = errors.New("alipay: the notify or return has no parameters")
+
 // verifyCallback checks the signature of a notify or return and that it is
 // for this client's app.
 func (c *Client) verifyCallback(form url.Values) error {
 	if len(form) == 0 {
-		return errors.New("alipay: the notify or return has no parameters")
+		return errNoParams
 	}
 	if err := VerifyNotify(c.alipayKey, form); err != nil {
 		return err
 	}
-	if appID := form.Get("app_id"); appID != c.appID {
+	return c.checkAppID(form.Get("app_id"))
+}
+
+// checkAppID checks the app_id of a verified notify or return.
+func (c *Client) checkAppID(appID string) error {
+	if appID != c.appID {
 		return fmt.Errorf("alipay: signed for app %q, not this client's app %q (a notify of another app or environment?)", appID, c.appID)
 	}
 	return nil
@@ -188,8 +256,12 @@ type fieldParser struct {
 	err  error
 }
 
-func (p *fieldParser) amount(key string) Amount {
-	s := p.form.Get(key)
+func (p *fieldParser) amount(key string) Amount { return p.amountOf(key, p.form.Get(key)) }
+
+func (p *fieldParser) time(key string) time.Time { return p.timeOf(key, p.form.Get(key)) }
+
+// amountOf parses s, the value of key.
+func (p *fieldParser) amountOf(key, s string) Amount {
 	if s == "" || p.err != nil {
 		return 0
 	}
@@ -200,8 +272,8 @@ func (p *fieldParser) amount(key string) Amount {
 	return a
 }
 
-func (p *fieldParser) time(key string) time.Time {
-	s := p.form.Get(key)
+// timeOf parses s, the value of key.
+func (p *fieldParser) timeOf(key, s string) time.Time {
 	if s == "" || p.err != nil {
 		return time.Time{}
 	}

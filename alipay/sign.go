@@ -38,13 +38,15 @@ func (t SignType) hash() (crypto.Hash, error) {
 	return 0, fmt.Errorf("alipay: unsupported sign_type %q (want RSA2 or RSA)", string(t))
 }
 
-func digest(h crypto.Hash, content []byte) []byte {
+// appendDigest appends the digest of content to dst. Verify passes a
+// buffer on its stack: a returned array slice would escape to the heap.
+func appendDigest(dst []byte, h crypto.Hash, content []byte) []byte {
 	if h == crypto.SHA1 {
 		d := sha1.Sum(content)
-		return d[:]
+		return append(dst, d[:]...)
 	}
 	d := sha256.Sum256(content)
-	return d[:]
+	return append(dst, d[:]...)
 }
 
 // Sign signs content with signer using the algorithm of t and returns the
@@ -56,9 +58,17 @@ func Sign(signer crypto.Signer, t SignType, content []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sig, err := signer.Sign(rand.Reader, digest(h, content), h)
+	sig, err := signer.Sign(rand.Reader, appendDigest(nil, h, content), h)
 	if err != nil {
 		return "", fmt.Errorf("alipay: signing: %w", err)
+	}
+	// Encoded on the stack and copied once into the string, where
+	// EncodeToString allocates twice. A 4096-bit key's sign has 684
+	// characters.
+	var buf [1024]byte
+	if n := base64.StdEncoding.EncodedLen(len(sig)); n <= len(buf) {
+		base64.StdEncoding.Encode(buf[:n], sig)
+		return string(buf[:n]), nil
 	}
 	return base64.StdEncoding.EncodeToString(sig), nil
 }
@@ -81,7 +91,8 @@ func Verify(key *rsa.PublicKey, t SignType, content []byte, sign string) error {
 	if err != nil {
 		return fmt.Errorf("%w: sign is not base64", ErrSignature)
 	}
-	if err := rsa.VerifyPKCS1v15(key, h, digest(h, content), buf[:n]); err != nil {
+	var d [sha256.Size]byte
+	if err := rsa.VerifyPKCS1v15(key, h, appendDigest(d[:0], h, content), buf[:n]); err != nil {
 		return ErrSignature
 	}
 	return nil
@@ -93,34 +104,44 @@ func Verify(key *rsa.PublicKey, t SignType, content []byte, sign string) error {
 // by key, joined as key=value with &, values raw (not URL-encoded). Only the
 // first value of a repeated key counts.
 func RequestStringToSign(params url.Values) string {
-	return string(appendStringToSign(nil, params, false))
+	var stack [48]param
+	ps, _ := formParams(stack[:0], params)
+	return string(ps.appendCanonical(nil, false))
 }
 
 // NotifyStringToSign returns the string Alipay signs for an async notify or
 // a sync return: like [RequestStringToSign] but without sign_type.
 func NotifyStringToSign(params url.Values) string {
-	return string(appendStringToSign(nil, params, true))
+	var stack [48]param
+	ps, _ := formParams(stack[:0], params)
+	return string(ps.appendCanonical(nil, true))
 }
 
 // SignRequest signs params with the request convention
 // ([RequestStringToSign]) and returns the sign value. It does not add sign to
 // params.
 func SignRequest(signer crypto.Signer, t SignType, params url.Values) (string, error) {
-	return Sign(signer, t, appendStringToSign(nil, params, false))
+	var stack [48]param
+	ps, _ := formParams(stack[:0], params)
+	return Sign(signer, t, ps.appendCanonical(nil, false))
 }
 
 // SignNotify signs params with the notify and return convention
 // ([NotifyStringToSign]) and returns the sign value. The sandbox uses it to
 // sign notifies and returns as Alipay does.
 func SignNotify(signer crypto.Signer, t SignType, params url.Values) (string, error) {
-	return Sign(signer, t, appendStringToSign(nil, params, true))
+	var stack [48]param
+	ps, _ := formParams(stack[:0], params)
+	return Sign(signer, t, ps.appendCanonical(nil, true))
 }
 
 // VerifyRequest verifies the sign of a gateway request (what Alipay's
 // gateway does with an app's request) using the sign_type it names. A
 // failure wraps ErrSignature.
 func VerifyRequest(key *rsa.PublicKey, params url.Values) error {
-	return Verify(key, SignType(params.Get("sign_type")), appendStringToSign(nil, params, false), params.Get("sign"))
+	var stack [48]param
+	ps, sign := formParams(stack[:0], params)
+	return Verify(key, SignType(params.Get("sign_type")), ps.appendCanonical(nil, false), sign)
 }
 
 // VerifyNotify verifies the sign of an async notify or a sync return: the
@@ -129,31 +150,41 @@ func VerifyRequest(key *rsa.PublicKey, params url.Values) error {
 // non-trade messages). sign_type picks the algorithm; absent means RSA2. A
 // failure wraps ErrSignature.
 func VerifyNotify(key *rsa.PublicKey, params url.Values) error {
-	t := SignType(params.Get("sign_type"))
-	sign := params.Get("sign")
-	var stack [2048]byte
-	content := appendStringToSign(stack[:0], params, true)
-	err := Verify(key, t, content, sign)
-	if err == nil || !errors.Is(err, ErrSignature) || params.Get("sign_type") == "" {
-		return err
-	}
-	return Verify(key, t, appendStringToSign(content[:0], params, false), sign)
+	var stack [48]param
+	ps, sign := formParams(stack[:0], params)
+	return verifyNotify(key, ps, params.Get("sign_type"), sign)
 }
 
-// appendStringToSign appends the canonical string of params to dst: keys
-// sorted, sign (and sign_type when skipSignType) left out, blank values left
-// out, key=value joined with &.
-func appendStringToSign(dst []byte, params url.Values, skipSignType bool) []byte {
-	var stack [48]param
-	ps := signedParams(stack[:0])
-	for k, vs := range params {
-		if k == "sign" || skipSignType && k == "sign_type" || len(vs) == 0 || isBlank(vs[0]) {
-			continue
+// verifyNotify is VerifyNotify over the parameters as formParams returns
+// them.
+func verifyNotify(key *rsa.PublicKey, ps signedParams, signType, sign string) error {
+	t := SignType(signType)
+	var stack [2048]byte
+	content := ps.appendCanonical(stack[:0], true)
+	err := Verify(key, t, content, sign)
+	if err == nil || !errors.Is(err, ErrSignature) || signType == "" {
+		return err
+	}
+	return Verify(key, t, ps.appendCanonical(content[:0], false), sign)
+}
+
+// formParams appends to dst the first value of every parameter of form
+// except sign, blank values included, and sorts them by key; it returns the
+// sign apart. The canonical string leaves the blank values out; a notify's
+// fields keep them.
+func formParams(dst signedParams, form url.Values) (ps signedParams, sign string) {
+	ps = dst
+	for k, vs := range form {
+		switch {
+		case len(vs) == 0:
+		case k == "sign":
+			sign = vs[0]
+		default:
+			ps = append(ps, param{k, vs[0]})
 		}
-		ps = append(ps, param{k, vs[0]})
 	}
 	ps.sort()
-	return ps.appendCanonical(dst)
+	return ps, sign
 }
 
 // isBlank reports whether s is empty or only ASCII white space, the values

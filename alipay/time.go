@@ -34,6 +34,15 @@ const maxTimeFracDigits = 3
 // number of digits, the separators are exactly those of the layout, and no
 // other fraction or trailing text is accepted.
 func ParseTime(s string) (time.Time, error) {
+	if t, ok := parseTimeFast(s); ok {
+		return t, nil
+	}
+	return parseTime(s)
+}
+
+// parseTime is ParseTime for every input, by a walk over the layout that
+// finds the fault to report.
+func parseTime(s string) (time.Time, error) {
 	// Every digit of TimeLayout stands for a digit; everything else for
 	// itself.
 	for i := range len(TimeLayout) {
@@ -91,11 +100,47 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Date(year, month, day, hour, minute, sec, ns, beijing), nil
 }
 
-// daysIn returns the number of days in the month.
-func daysIn(year int, month time.Month) int {
-	// Day 0 of the next month is the last day of this one.
-	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+// parseTimeFast parses s if it is a valid time in exactly TimeLayout, the
+// form of almost every time Alipay sends, and reports whether it did.
+// Anything else, a fraction of a second or an error, is left to parseTime,
+// whose walk over the layout costs several times as much.
+func parseTimeFast(s string) (time.Time, bool) {
+	if len(s) != len(TimeLayout) || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, month, day := digits(s[0:4]), digits(s[5:7]), digits(s[8:10])
+	hour, minute, sec := digits(s[11:13]), digits(s[14:16]), digits(s[17:19])
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(year, time.Month(month)) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, beijing), true
 }
+
+// digits returns the number s writes in decimal, or -1 if s holds anything
+// but ASCII digits.
+func digits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return -1
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+// daysIn returns the number of days in the month (a valid one). It is a
+// table lookup rather than time.Date(year, month+1, 0, ...).Day(), which
+// costs as much as the rest of ParseTime.
+func daysIn(year int, month time.Month) int {
+	if month == time.February && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return int(monthDays[month-1])
+}
+
+var monthDays = [12]uint8{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 
 // timeError returns the error for the time text s, which is invalid because
 // of reason. Long input is cut short in the message.
@@ -112,7 +157,27 @@ func timeError(s, reason string) error {
 // "2024-05-20 12:34:56". A fraction of a second is dropped, not rounded.
 // Years outside 0000 to 9999 give text that ParseTime rejects.
 func FormatTime(t time.Time) string {
-	return t.In(beijing).Format(TimeLayout)
+	var buf [len(TimeLayout)]byte
+	return string(appendTime(buf[:0], t.In(beijing)))
+}
+
+// appendTime appends t.AppendFormat(b, TimeLayout). It writes the digits
+// itself for years 0000 to 9999: every request formats its timestamp, and
+// AppendFormat, which reads the layout on each call, costs several times as
+// much.
+func appendTime(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	return append(b,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-',
+		byte('0'+day/10), byte('0'+day%10), ' ',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
 }
 
 // Time is a time in a JSON field of an Alipay response, such as gmt_payment
@@ -173,7 +238,7 @@ func (t Time) AppendText(b []byte) ([]byte, error) {
 	if y := bj.Year(); y < 0 || y > 9999 {
 		return nil, fmt.Errorf("alipay: cannot marshal time %v: year outside 0000 to 9999", t.Time)
 	}
-	return bj.AppendFormat(b, TimeLayout), nil
+	return appendTime(b, bj), nil
 }
 
 // MarshalText implements [encoding.TextMarshaler]. The text is empty for the
