@@ -131,6 +131,13 @@ func (c *Client) VerifyNotification(form url.Values) (*Notification, error) {
 	if err := verifyNotify(c.alipayKey, ps, form.Get("sign_type"), sign); err != nil {
 		return nil, err
 	}
+	return c.parseNotification(ps, form)
+}
+
+// parseNotification makes the Notification of a verified notify from its
+// parameters as formParams returns them. It is apart from the signature
+// check so that it can be fuzzed without RSA.
+func (c *Client) parseNotification(ps signedParams, form url.Values) (*Notification, error) {
 	n := &Notification{Params: form}
 	// Amounts and times are kept as text in the pass and parsed after it,
 	// once app_id is checked, so that errors come in their usual order.

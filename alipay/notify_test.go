@@ -203,7 +203,11 @@ func TestReturnVector(t *testing.T) {
 	}
 }
 
-func FuzzVerifyNotification(f *testing.F) {
+// FuzzParseNotification parses the fields of any form as if Alipay had
+// signed it (the signature check itself is RSA, which the fuzzer's
+// instrumentation makes too slow to explore): a Notification or an error,
+// never a panic, and amounts and times that say what the text says.
+func FuzzParseNotification(f *testing.F) {
 	var file struct {
 		NotifyCases []notifyCase `json:"notify_cases"`
 	}
@@ -212,36 +216,30 @@ func FuzzVerifyNotification(f *testing.F) {
 		f.Add(tc.PostedBody)
 	}
 	c := newTestClient(f)
-	alipayKey := testPrivateKey(f, "alipay_private_pkcs1.pem")
 	f.Fuzz(func(t *testing.T, body string) {
 		form, err := url.ParseQuery(body)
 		if err != nil {
 			return
 		}
-		n, err := c.VerifyNotification(form)
-		if err == nil && (n.AppID != c.AppID() || n.Params == nil) {
-			t.Fatalf("accepted a notify of app %q", n.AppID)
-		}
-		// Signed by Alipay, whatever the fields hold: parsing them must
-		// give a Notification or an error, never a panic, and never
-		// amounts that differ from the text.
 		form.Set("app_id", c.AppID())
-		sign, err := SignNotify(alipayKey, SignType(form.Get("sign_type")), form)
+		var stack [48]param
+		ps, _ := formParams(stack[:0], form)
+		n, err := c.parseNotification(ps, form)
 		if err != nil {
-			return
-		}
-		form.Set("sign", sign)
-		n, err = c.VerifyNotification(form)
-		if err != nil {
-			if errors.Is(err, ErrSignature) {
-				t.Fatalf("a notify signed by Alipay did not verify: %v", err)
-			}
 			return
 		}
 		if s := form.Get("total_amount"); s != "" {
 			if a, err := ParseAmount(s); err != nil || a != n.TotalAmount {
 				t.Fatalf("total_amount %q parsed as %v", s, n.TotalAmount)
 			}
+		}
+		if s := form.Get("gmt_payment"); s != "" {
+			if tm, err := ParseTime(s); err != nil || !tm.Equal(n.GmtPayment) {
+				t.Fatalf("gmt_payment %q parsed as %v", s, n.GmtPayment)
+			}
+		}
+		if n.OutTradeNo != form.Get("out_trade_no") || n.TradeStatus != TradeStatus(form.Get("trade_status")) {
+			t.Fatalf("fields differ from the form: %+v", n)
 		}
 	})
 }
