@@ -155,6 +155,9 @@ func (c *Client) AppPayOrderString(req TradeAppPayRequest) (string, error) {
 	if err := checkPayment(method, req.OutTradeNo, req.TotalAmount, req.Subject, req.TimeoutExpress, req.PassbackParams); err != nil {
 		return "", err
 	}
+	if err := c.checkTimeExpire(method, req.TimeExpire); err != nil {
+		return "", err
+	}
 	notifyURL, err := c.pageCallbacks(method, "", req.NotifyURL)
 	if err != nil {
 		return "", err
@@ -180,6 +183,9 @@ func (c *Client) pagePayParams(dst signedParams, req TradePagePayRequest) (signe
 	if err := checkPayment(method, req.OutTradeNo, req.TotalAmount, req.Subject, req.TimeoutExpress, req.PassbackParams); err != nil {
 		return nil, err
 	}
+	if err := c.checkTimeExpire(method, req.TimeExpire); err != nil {
+		return nil, err
+	}
 	notifyURL, err := c.pageCallbacks(method, req.ReturnURL, req.NotifyURL)
 	if err != nil {
 		return nil, err
@@ -198,6 +204,9 @@ func (c *Client) wapPayParams(dst signedParams, req TradeWapPayRequest) (signedP
 		req.ProductCode = ProductCodeWapPay
 	}
 	if err := checkPayment(method, req.OutTradeNo, req.TotalAmount, req.Subject, req.TimeoutExpress, req.PassbackParams); err != nil {
+		return nil, err
+	}
+	if err := c.checkTimeExpire(method, req.TimeExpire); err != nil {
 		return nil, err
 	}
 	notifyURL, err := c.pageCallbacks(method, req.ReturnURL, req.NotifyURL)

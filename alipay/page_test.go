@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func pagePayVector(t *testing.T) requestCase {
@@ -154,6 +155,8 @@ func TestPaymentValidation(t *testing.T) {
 		{"blank subject", func(r *TradePagePayRequest) { r.Subject = "  " }, "Subject is empty"},
 		{"long subject", func(r *TradePagePayRequest) { r.Subject = strings.Repeat("茶", 257) }, "257 characters"},
 		{"bad timeout", func(r *TradePagePayRequest) { r.TimeoutExpress = "1.5h" }, "TimeoutExpress"},
+		{"time_expire in the past", func(r *TradePagePayRequest) { r.TimeExpire = Time{time.Date(2024, 5, 20, 4, 0, 0, 0, time.UTC)} }, "TimeExpire"},
+		{"time_expire in a month", func(r *TradePagePayRequest) { r.TimeExpire = Time{time.Date(2024, 6, 20, 4, 0, 0, 0, time.UTC)} }, "TimeExpire"},
 		{"relative return url", func(r *TradePagePayRequest) { r.ReturnURL = "/return" }, "ReturnURL"},
 		{"javascript notify url", func(r *TradePagePayRequest) { r.NotifyURL = "javascript:alert(1)" }, "NotifyURL"},
 	} {

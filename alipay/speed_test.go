@@ -405,6 +405,7 @@ func TestPagePayBizContent(t *testing.T) {
 func TestPagePayURLEncoding(t *testing.T) {
 	t.Parallel()
 	c := newTestClient(t)
+	c.now = func() time.Time { return time.Date(2024, 5, 20, 12, 34, 56, 0, beijing) }
 	appKey := testPublicKey(t, "app_public.pem")
 	r := rand.New(rand.NewPCG(17, 18))
 	for i := range 60 {

@@ -1,6 +1,7 @@
 package alipay
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -105,6 +106,15 @@ func checkTimeExpire(method string, t Time, now time.Time) error {
 	return nil
 }
 
+// checkTimeExpire checks t against the client's clock, which it reads only
+// when t is set.
+func (c *Client) checkTimeExpire(method string, t Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	return checkTimeExpire(method, t, c.now())
+}
+
 // checkFaceToFace checks what precreate, create and pay share besides the
 // payment fields.
 func checkFaceToFace(method, operatorID, storeID, terminalID string, expire Time, now time.Time) error {
@@ -128,40 +138,24 @@ func checkEcho(method, wantOutTradeNo, wantTradeNo, gotOutTradeNo, gotTradeNo st
 	return nil
 }
 
-// fundBillList decodes fund_bill_list into FundBills. API responses spell its
-// keys in snake_case (fund_channel, real_amount), notifies in camelCase
-// (fundChannel, realAmount), which is also how FundBill marshals; both are
-// read, so a response marshaled by this package reads back the same.
-type fundBillList []FundBill
-
-// UnmarshalJSON implements [json.Unmarshaler].
-func (l *fundBillList) UnmarshalJSON(b []byte) error {
-	var raw []struct {
+// UnmarshalJSON reads a fund_bill_list entry in either spelling: API
+// responses write its keys in snake_case (fund_channel, real_amount),
+// notifies in camelCase (fundChannel, realAmount), which is also how
+// FundBill marshals, so a marshaled value reads back the same.
+func (b *FundBill) UnmarshalJSON(data []byte) error {
+	var raw struct {
 		FundChannel      string  `json:"fund_channel"`
 		FundChannelCamel string  `json:"fundChannel"`
 		Amount           Amount  `json:"amount"`
 		RealAmount       *Amount `json:"real_amount"`
 		RealAmountCamel  *Amount `json:"realAmount"`
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	if err := json.Unmarshal(data, &raw); err != nil {
 		return fmt.Errorf("alipay: fund_bill_list: %w", trimPrefix(err))
 	}
-	if raw == nil {
-		*l = nil
-		return nil
+	*b = FundBill{FundChannel: cmp.Or(raw.FundChannel, raw.FundChannelCamel), Amount: raw.Amount}
+	if real := cmp.Or(raw.RealAmount, raw.RealAmountCamel); real != nil {
+		b.RealAmount = *real
 	}
-	bills := make([]FundBill, len(raw))
-	for i, r := range raw {
-		bills[i] = FundBill{FundChannel: r.FundChannel, Amount: r.Amount}
-		if bills[i].FundChannel == "" {
-			bills[i].FundChannel = r.FundChannelCamel
-		}
-		if r.RealAmount != nil {
-			bills[i].RealAmount = *r.RealAmount
-		} else if r.RealAmountCamel != nil {
-			bills[i].RealAmount = *r.RealAmountCamel
-		}
-	}
-	*l = bills
 	return nil
 }

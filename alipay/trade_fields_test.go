@@ -111,9 +111,9 @@ func TestTradeRefChecks(t *testing.T) {
 	}
 }
 
-func TestFundBillList(t *testing.T) {
+func TestFundBillSpellings(t *testing.T) {
 	t.Parallel()
-	want := fundBillList{
+	want := []FundBill{
 		{FundChannel: "ALIPAYACCOUNT", Amount: 1200, RealAmount: 1200},
 		{FundChannel: "COUPON", Amount: 34},
 	}
@@ -123,7 +123,7 @@ func TestFundBillList(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var got fundBillList
+			var got []FundBill
 			if err := json.Unmarshal([]byte(tc.json), &got); err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestFundBillList(t *testing.T) {
 			}
 		})
 	}
-	var got fundBillList
+	var got []FundBill
 	err := json.Unmarshal([]byte(`[{"fund_channel":"ALIPAYACCOUNT","amount":12.001}]`), &got)
 	if err == nil || !strings.HasPrefix(err.Error(), "alipay: fund_bill_list: ") || strings.Contains(err.Error(), "alipay: alipay:") {
 		t.Fatalf("bad amount: %v", err)

@@ -91,21 +91,6 @@ type TradePayResponse struct {
 	StoreName      string     `json:"store_name,omitempty"`     // the store's name at Alipay
 }
 
-// UnmarshalJSON implements [json.Unmarshaler]; fund_bill_list is read in
-// the snake_case of API responses.
-func (r *TradePayResponse) UnmarshalJSON(b []byte) error {
-	type plain TradePayResponse
-	v := struct {
-		*plain
-		FundBillList fundBillList `json:"fund_bill_list"`
-	}{plain: (*plain)(r)}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	r.FundBillList = v.FundBillList
-	return nil
-}
-
 // TradePay calls alipay.trade.pay: it takes TotalAmount from the buyer
 // whose payment code AuthCode is. Three outcomes need handling:
 //

@@ -2,7 +2,6 @@ package alipay
 
 import (
 	"context"
-	"encoding/json"
 )
 
 const methodTradeQuery = "alipay.trade.query"
@@ -44,21 +43,6 @@ type TradeQueryResponse struct {
 	TerminalID     string      `json:"terminal_id,omitempty"`    // as sent when the trade was made
 	StoreName      string      `json:"store_name,omitempty"`     // the store's name at Alipay
 	FundBillList   []FundBill  `json:"fund_bill_list,omitempty"` // the channels the money came through
-}
-
-// UnmarshalJSON implements [json.Unmarshaler]; fund_bill_list is read in
-// the snake_case of API responses.
-func (r *TradeQueryResponse) UnmarshalJSON(b []byte) error {
-	type plain TradeQueryResponse
-	v := struct {
-		*plain
-		FundBillList fundBillList `json:"fund_bill_list"`
-	}{plain: (*plain)(r)}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	r.FundBillList = v.FundBillList
-	return nil
 }
 
 // TradeQuery calls alipay.trade.query: the state of a trade, the source of
