@@ -381,17 +381,24 @@ func (so stateOrder) restore() (*order, error) {
 // loadState replaces the sandbox's apps and trades with those of the
 // state file data. It runs in New, before the sandbox is shared.
 func (s *Sandbox) loadState(data []byte) error {
+	// The version first: a later version may have fields this one lacks.
+	var head struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return fmt.Errorf("not JSON of a sandbox state: %w", err)
+	}
+	if head.Version == 0 {
+		return errors.New("no version: not a sandbox state file")
+	}
+	if head.Version != stateVersion {
+		return fmt.Errorf("%w %d (this zhifu reads version %d)", errStateVersion, head.Version, stateVersion)
+	}
 	var st stateFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
 		return fmt.Errorf("not JSON of a sandbox state: %w", err)
-	}
-	if dec.More() {
-		return errors.New("text after the JSON")
-	}
-	if st.Version != stateVersion {
-		return fmt.Errorf("%w %d (this zhifu reads version %d)", errStateVersion, st.Version, stateVersion)
 	}
 	if st.BuyerID != "" {
 		if !userIDPattern.MatchString(st.BuyerID) {

@@ -204,7 +204,8 @@ func TestPersistCorruptFile(t *testing.T) {
 		{"not JSON", `{"version": 1, "apps": [`, "is corrupt", true},
 		{"bad trade", `{"version":1,"buyer_id":"","event_seq":0,"apps":[],"trades":[{"order":{"app_id":"a","out_trade_no":"x","total_amount":"1.00","default_timeout":"1h"},"trade_no":"1","trade_status":"PAID?"}],"checkouts":[]}`, "unknown trade_status", true},
 		{"refunds do not add up", `{"version":1,"apps":[],"trades":[{"order":{"app_id":"a","out_trade_no":"x","total_amount":"1.00","default_timeout":"1h"},"trade_no":"1","trade_status":"TRADE_SUCCESS","refund_fee":"0.50"}],"checkouts":[]}`, "does not match its refunds", true},
-		{"newer version", `{"version": 99}`, "unknown version 99", false},
+		{"newer version", `{"version": 99, "apps": [], "webhooks": []}`, "unknown version 99", false},
+		{"no version", `{"apps": []}`, "no version", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
