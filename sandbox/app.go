@@ -62,26 +62,39 @@ func (r *appRegistry) get(id string) *App {
 
 // AddApp registers app. Its SellerID is generated when empty; the app id
 // must not be registered already.
-func (s *Sandbox) AddApp(app App) error {
+func (s *Sandbox) AddApp(app App) error { return s.putApp(app, false) }
+
+// PutApp registers app, replacing the app of the same id if there is one
+// (its keys or certificate mode change; its trades stay). A SellerID left
+// empty keeps the replaced app's, so that seller_id does not change.
+func (s *Sandbox) PutApp(app App) error { return s.putApp(app, true) }
+
+func (s *Sandbox) putApp(app App, replace bool) error {
 	if err := app.check(); err != nil {
 		return err
 	}
 	if app.SignType == "" {
 		app.SignType = alipay.SignTypeRSA2
 	}
-	if app.SellerID == "" {
-		id, err := newUserID()
-		if err != nil {
-			return err
-		}
-		app.SellerID = id
+	id, err := newUserID()
+	if err != nil {
+		return err
 	}
 	s.apps.mu.Lock()
-	defer s.apps.mu.Unlock()
-	if _, ok := s.apps.apps[app.AppID]; ok {
+	old := s.apps.apps[app.AppID]
+	switch {
+	case old != nil && !replace:
+		s.apps.mu.Unlock()
 		return fmt.Errorf("sandbox: app %q is already registered", app.AppID)
+	case app.SellerID != "":
+	case old != nil:
+		app.SellerID = old.SellerID
+	default:
+		app.SellerID = id
 	}
 	s.apps.apps[app.AppID] = &app
+	s.apps.mu.Unlock()
+	s.stateChanged()
 	return nil
 }
 

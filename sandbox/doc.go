@@ -6,10 +6,10 @@
 // # What it does not do
 //
 // It is not Alipay. It holds no money and no real buyers: one sandbox buyer
-// pays every trade. State lives in memory. It does not yet deliver async
-// notifies (it records every change of a trade as an [Event] for a
-// notifier to send), inject faults, download bills, issue certificates or
-// serve a dashboard. GBK requests, app pay order strings and the v3 REST
+// pays every trade. State lives in memory, or with [Config.DataDir] in a
+// file that survives restarts. It does not yet deliver async notifies (it
+// records every change of a trade as an [Event] for a notifier to send),
+// inject faults, download bills or serve a dashboard. GBK requests, app pay order strings and the v3 REST
 // API are out of scope. Where Alipay's real behaviour is unconfirmed the
 // code says so next to the choice it made.
 //
@@ -24,6 +24,14 @@
 // bytes sent, "/" written as "\/" as Alipay's JSON writer does. A failed
 // signature check answers isv.invalid-signature with the gateway's string to
 // sign in sub_msg, the most useful debugging aid Alipay offers.
+//
+// # Certificate mode
+//
+// An [App] with AppCertSN, AlipayRootCertSN and AlipayCertSN set is in
+// certificate mode (公钥证书模式). [NewCA] makes a certificate authority
+// shaped like Alipay's (a root bundle with a non-RSA root that must not
+// count in alipay_root_cert_sn) that issues the app and Alipay
+// certificates; [Certificates.Apply] sets the SNs from the files.
 //
 // # Trades
 //

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -33,9 +32,22 @@ type Config struct {
 	BaseURL string
 
 	// AlipayPrivateKey is the sandbox's "Alipay" key: it signs responses,
-	// returns and notifies. Default: a new 2048-bit key; clients get the
-	// public half from Sandbox.AlipayPublicKey.
+	// returns and notifies. Default: the key kept in DataDir (created
+	// there on first use), or without DataDir a new 2048-bit key; clients
+	// get the public half from Sandbox.AlipayPublicKey.
 	AlipayPrivateKey *rsa.PrivateKey
+
+	// DataDir, when set, keeps the sandbox's state across restarts: New
+	// loads the apps, trades, refunds and open checkouts saved in
+	// DataDir/sandbox-state.json (StateFileName), and every change is
+	// written back there soon after it happens and by Shutdown. Default: the
+	// state lives in memory only.
+	DataDir string
+
+	// TimeScale compresses the waits of the notifier (its retry schedule):
+	// 0.001 turns Alipay's 25 hours of notify retries into 90 seconds.
+	// Default (0): 1, real time.
+	TimeScale float64
 
 	// Logger receives a line per gateway call (debug) and every recovered
 	// panic (error). Default: discard.
@@ -63,10 +75,13 @@ func (cfg *Config) validate() error {
 		}
 		cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	}
+	if cfg.TimeScale < 0 {
+		return fmt.Errorf("sandbox: Config.TimeScale %v is negative", cfg.TimeScale)
+	}
 	if cfg.AlipayPrivateKey == nil {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		k, err := defaultAlipayKey(cfg.DataDir)
 		if err != nil {
-			return fmt.Errorf("sandbox: generating the Alipay key: %w", err)
+			return err
 		}
 		cfg.AlipayPrivateKey = k
 	}
@@ -89,10 +104,11 @@ type Sandbox struct {
 	log    *slog.Logger
 	method map[string]*methodSpec
 	hooks  callHooks
+	saver  *persister // nil without Config.DataDir
 }
 
-// New returns a Sandbox configured by cfg, with no apps: add them with
-// AddApp.
+// New returns a Sandbox configured by cfg, with no apps but those saved
+// in cfg.DataDir: add them with AddApp. With DataDir, call Shutdown when done.
 func New(cfg Config) (*Sandbox, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -114,6 +130,10 @@ func New(cfg Config) (*Sandbox, error) {
 	s.mux.HandleFunc("GET /gateway.do", s.serveGateway)
 	s.mux.HandleFunc("POST /gateway.do", s.serveGateway)
 	s.routeCashier(s.mux)
+	s.store.onChange = s.stateChanged
+	if err := s.openDataDir(); err != nil {
+		return nil, err
+	}
 	// Later phases: the control API and dashboard under /sandbox/, the bill
 	// download under /bill/.
 	return s, nil

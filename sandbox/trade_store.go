@@ -34,6 +34,9 @@ type tradeStore struct {
 	queue    []Event // events not yet handed to onEvent
 	draining bool    // a goroutine is handing out the queue
 	onEvent  func(Event)
+
+	changed  bool   // a transaction changed the state
+	onChange func() // called after such a transaction; must not block
 }
 
 func newTradeStore(onEvent func(Event)) *tradeStore {
@@ -57,7 +60,12 @@ type tx struct {
 func (st *tradeStore) run(now time.Time, fn func(*tx)) {
 	st.mu.Lock()
 	fn(&tx{st: st, now: now})
+	changed := st.changed
+	st.changed = false
 	st.mu.Unlock()
+	if changed && st.onChange != nil {
+		st.onChange()
+	}
 	st.flush()
 }
 
@@ -92,6 +100,7 @@ func (st *tradeStore) flush() {
 
 // emit records an event about t.
 func (x *tx) emit(kind EventKind, at time.Time, t *trade, r *refund) {
+	x.st.changed = true
 	if x.st.onEvent == nil {
 		return
 	}
@@ -232,6 +241,7 @@ func (x *tx) checkout(o *order) (*checkout, *reply) {
 	ck = &checkout{token: token, order: o, expiresAt: o.deadline(x.now)}
 	x.st.checkouts[token] = ck
 	x.st.checkoutOf[key] = ck
+	x.st.changed = true
 	return ck, nil
 }
 

@@ -1,5 +1,6 @@
 // Command zhifu works with Alipay open-platform payments: it generates and
-// converts keys, signs requests and verifies (and explains) signatures.
+// converts keys, signs requests, verifies (and explains) signatures, and
+// runs a local Alipay sandbox.
 // Run "zhifu help" for the commands; internal/cli implements them.
 package main
 

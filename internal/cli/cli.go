@@ -46,6 +46,7 @@ func commands() []*command {
 		keysCommand(),
 		signCommand(),
 		verifyCommand(),
+		sandboxCommand(),
 		versionCommand(),
 	}
 }
@@ -92,7 +93,7 @@ func (c *command) dispatch(ctx context.Context, s *streams, path string, args []
 // printList prints the usage of a group: its commands with their summaries.
 func (c *command) printList(w io.Writer, path string) {
 	if path == "zhifu" {
-		fmt.Fprint(w, "zhifu works with Alipay (支付宝) open-platform payments: keys, signatures and their debugging.\n\n")
+		fmt.Fprint(w, "zhifu works with Alipay (支付宝) open-platform payments: keys, signatures and their debugging, and a local sandbox.\n\n")
 	}
 	fmt.Fprintf(w, "Usage:\n  %s <command> [flags]\n\nCommands:\n", path)
 	width := len("help")
