@@ -46,6 +46,34 @@ type Config struct {
 	// the Sandbox, but it delays the calls that made the change: hand the
 	// event to a queue. Default: none.
 	OnEvent func(Event)
+
+	// NotifySchedule is the waits between the deliveries of an async
+	// notify the merchant did not acknowledge, before Config.TimeScale.
+	// Default (nil): DefaultNotifySchedule, Alipay's 8 deliveries in about
+	// 25 hours. An empty non-nil schedule delivers each notify once.
+	NotifySchedule []time.Duration
+
+	// TimeScale multiplies the waits of NotifySchedule: 0.001 turns
+	// Alipay's 25 hours into 90 seconds. Trade expiry is not scaled
+	// (Advance moves the trade clock). Default (0): 1.
+	TimeScale float64
+
+	// NotifyTimeout bounds one delivery of a notify, in real time.
+	// Default: DefaultNotifyTimeout (15 seconds).
+	NotifyTimeout time.Duration
+
+	// NotifyWorkers is how many notifies are delivered at once. Default:
+	// DefaultNotifyWorkers.
+	NotifyWorkers int
+
+	// NotifyTable says which events of which products send a notify.
+	// Default: DefaultNotifyTable().
+	NotifyTable NotifyTable
+
+	// HTTPClient delivers notifies; its CheckRedirect is replaced, as
+	// redirects are never followed. Default: a client on
+	// http.DefaultTransport.
+	HTTPClient *http.Client
 }
 
 // validate fills in defaults and checks cfg.
@@ -70,6 +98,9 @@ func (cfg *Config) validate() error {
 		}
 		cfg.AlipayPrivateKey = k
 	}
+	if err := cfg.validateNotify(); err != nil {
+		return err
+	}
 	if bits := cfg.AlipayPrivateKey.N.BitLen(); bits < alipay.MinKeyBits {
 		return fmt.Errorf("sandbox: Config.AlipayPrivateKey has %d bits; Alipay's keys have %d", bits, alipay.MinKeyBits)
 	}
@@ -80,15 +111,17 @@ func (cfg *Config) validate() error {
 // /gateway.do and the cashier pages, and a programmatic API for tests.
 // It is safe for concurrent use.
 type Sandbox struct {
-	cfg    Config
-	clock  clock
-	apps   appRegistry
-	store  *tradeStore
-	buyer  buyer
-	mux    *http.ServeMux
-	log    *slog.Logger
-	method map[string]*methodSpec
-	hooks  callHooks
+	cfg      Config
+	clock    *clock
+	notifier *notifier
+	expirer  *expirer
+	apps     appRegistry
+	store    *tradeStore
+	buyer    buyer
+	mux      *http.ServeMux
+	log      *slog.Logger
+	method   map[string]*methodSpec
+	hooks    callHooks
 }
 
 // New returns a Sandbox configured by cfg, with no apps: add them with
@@ -103,20 +136,33 @@ func New(cfg Config) (*Sandbox, error) {
 	}
 	s := &Sandbox{
 		cfg:    cfg,
-		clock:  clock{wall: cfg.Now},
+		clock:  newClock(cfg.Now),
 		apps:   appRegistry{apps: make(map[string]*App)},
-		store:  newTradeStore(cfg.OnEvent),
 		buyer:  buyer{id: buyerID, logonID: sandboxBuyerLogonID},
 		log:    cfg.Logger,
 		method: methodTable(),
 	}
+	s.store = newTradeStore(s.handleEvent)
+	s.notifier = newNotifier(&s.cfg, s.clock, &s.apps)
+	s.expirer = newExpirer(s.clock, func(appID, outTradeNo string) { s.Trade(appID, outTradeNo) })
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /gateway.do", s.serveGateway)
 	s.mux.HandleFunc("POST /gateway.do", s.serveGateway)
 	s.routeCashier(s.mux)
 	// Later phases: the control API and dashboard under /sandbox/, the bill
 	// download under /bill/.
+	s.notifier.start()
 	return s, nil
+}
+
+// handleEvent hands a change of a trade to the expiry timers, the
+// notifier and Config.OnEvent.
+func (s *Sandbox) handleEvent(ev Event) {
+	s.expirer.handle(ev)
+	s.notifier.handle(ev)
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(ev)
+	}
 }
 
 // ServeHTTP implements http.Handler. A panic in a handler is logged and
@@ -142,8 +188,9 @@ func (s *Sandbox) AlipayPublicKey() *rsa.PublicKey { return &s.cfg.AlipayPrivate
 // by Advance.
 func (s *Sandbox) Now() time.Time { return s.clock.now() }
 
-// Advance moves the trade clock forward by d, so that trades whose time to
-// pay runs out in d are closed when next looked at. A negative d is
+// Advance moves the trade clock forward by d and fires what comes due
+// (trades whose time to pay runs out are closed; notify retries are
+// queued; see DeliverDue to wait for their deliveries). A negative d is
 // ignored: the clock never goes back.
 func (s *Sandbox) Advance(d time.Duration) { s.clock.advance(d) }
 
