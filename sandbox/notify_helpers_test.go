@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -55,6 +56,7 @@ func newReceiver(t *testing.T, answer func(i int, w http.ResponseWriter, r *http
 		answer := rc.answer
 		rc.mu.Unlock()
 		rc.arrived <- got
+		r.Body = io.NopCloser(bytes.NewReader(b)) // for an answer that reads the notify itself
 		answer(i, w, r)
 	}))
 	t.Cleanup(rc.srv.Close)
