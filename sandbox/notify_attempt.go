@@ -93,7 +93,10 @@ func (n *notifier) planLocked(j *job) (d delivery, ok bool) {
 	if !j.manual {
 		nt.NextAttemptAt = time.Time{}
 	}
-	app := n.apps.get(nt.AppID)
+	signType := alipay.SignTypeRSA2
+	if app := n.apps.get(nt.AppID); app != nil {
+		signType = app.SignType
+	}
 	d = delivery{
 		attempt: NotifyAttempt{
 			NotifyID: nt.NotifyID, AppID: nt.AppID, OutTradeNo: nt.OutTradeNo,
@@ -101,7 +104,7 @@ func (n *notifier) planLocked(j *job) (d delivery, ok bool) {
 			Fault: n.faultLocked(nt.key), Delay: j.delay,
 		},
 		params:   cloneValues(nt.Params),
-		signType: app.SignType,
+		signType: signType,
 		otherApp: n.apps.other(nt.AppID),
 	}
 	return d, true

@@ -107,6 +107,12 @@ func (cfg *Config) validateNotify() error {
 	}
 	if cfg.NotifyTable == nil {
 		cfg.NotifyTable = DefaultNotifyTable()
+	} else {
+		t := make(NotifyTable, len(cfg.NotifyTable))
+		for product, kinds := range cfg.NotifyTable {
+			t[product] = slices.Clone(kinds)
+		}
+		cfg.NotifyTable = t // the caller's map may change; the sandbox's does not
 	}
 	hc := http.Client{}
 	if cfg.HTTPClient != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"zhifu/alipay"
 )
 
 // sandboxGoroutines counts the goroutines running the sandbox's
@@ -202,5 +205,52 @@ func TestClockTimers(t *testing.T) {
 	c.advance(0)
 	if strings.Join(fired, "") != "abcd" {
 		t.Fatalf("fired %v", fired)
+	}
+}
+
+func TestNotifyConfig(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []Config{
+		{TimeScale: -1},
+		{TimeScale: math.NaN()},
+		{TimeScale: math.Inf(1)},
+		{NotifySchedule: []time.Duration{time.Minute, -time.Second}},
+		{NotifyTimeout: -time.Second},
+		{NotifyWorkers: -1},
+	} {
+		if sb, err := New(cfg); err == nil {
+			sb.Stop()
+			t.Errorf("New(%+v) took it", cfg)
+		}
+	}
+	schedule := []time.Duration{time.Minute}
+	table := NotifyTable{"": {EventPaid}}
+	sb, err := New(Config{NotifySchedule: schedule, NotifyTable: table, TimeScale: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Stop()
+	schedule[0] = time.Hour
+	table[""][0] = EventClosed
+	if d := sb.NotifyDelays(); len(d) != 1 || d[0] != 30*time.Second {
+		t.Errorf("delays %v", d)
+	}
+	if !sb.cfg.NotifyTable.notifies("X", EventPaid) {
+		t.Error("the caller changed the sandbox's table")
+	}
+}
+
+// The test server's notifies never leave the machine.
+func TestTestServerNotifiesOnlyLoopback(t *testing.T) {
+	t.Parallel()
+	e := newNotifyEnv(t, Config{}, ack)
+	if _, err := e.client.TradePay(ctx, alipay.TradePayRequest{OutTradeNo: "FAR", AuthCode: AuthCodeSuccess, TotalAmount: 1,
+		Subject: "x", NotifyURL: "https://shop.example.com/notify"}); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver()
+	as := e.attempts("FAR")
+	if len(as) != 1 || !strings.Contains(as[0].Error, "only to loopback") || as[0].StatusCode != 0 {
+		t.Errorf("attempts %+v", as)
 	}
 }

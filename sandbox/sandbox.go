@@ -91,15 +91,15 @@ func (cfg *Config) validate() error {
 		}
 		cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	}
+	if err := cfg.validateNotify(); err != nil {
+		return err
+	}
 	if cfg.AlipayPrivateKey == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			return fmt.Errorf("sandbox: generating the Alipay key: %w", err)
 		}
 		cfg.AlipayPrivateKey = k
-	}
-	if err := cfg.validateNotify(); err != nil {
-		return err
 	}
 	if bits := cfg.AlipayPrivateKey.N.BitLen(); bits < alipay.MinKeyBits {
 		return fmt.Errorf("sandbox: Config.AlipayPrivateKey has %d bits; Alipay's keys have %d", bits, alipay.MinKeyBits)
