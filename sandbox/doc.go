@@ -7,9 +7,8 @@
 //
 // It is not Alipay. It holds no money and no real buyers: one sandbox buyer
 // pays every trade. State lives in memory, or with [Config.DataDir] in a
-// file that survives restarts. It does not yet deliver async notifies (it
-// records every change of a trade as an [Event] for a notifier to send),
-// inject faults, download bills or serve a dashboard. GBK requests, app pay order strings and the v3 REST
+// file that survives restarts. It does not yet download bills or serve a
+// dashboard and control API. GBK requests, app pay order strings and the v3 REST
 // API are out of scope. Where Alipay's real behaviour is unconfirmed the
 // code says so next to the choice it made.
 //
@@ -47,8 +46,23 @@
 //
 // As at Alipay, a page, wap or precreate payment becomes a trade only when
 // the buyer opens the cashier or scans the QR code: until then
-// alipay.trade.query answers ACQ.TRADE_NOT_EXIST. Trades expire lazily, when
-// next looked at, against the sandbox clock ([Sandbox.Advance]).
+// alipay.trade.query answers ACQ.TRADE_NOT_EXIST. Unpaid trades close at
+// their deadline on the sandbox clock, which runs with the wall clock and
+// jumps forward with [Sandbox.Advance].
+//
+// # Async notifies
+//
+// Every change of a trade is an [Event]; those that Alipay notifies for
+// the trade's product ([DefaultNotifyTable]) are POSTed to the trade's
+// notify_url, signed with the sandbox's Alipay key, and delivered again on
+// Alipay's schedule ([DefaultNotifySchedule], compressed by
+// Config.TimeScale) until the merchant answers HTTP 200 with exactly
+// "success". Every delivery is recorded ([Sandbox.NotifyAttempts]).
+// Faults ([Sandbox.SetNotifyFault]) duplicate, delay, drop, reorder and
+// forge notifies, as a merchant's handler must survive. In tests, a
+// Config.Now that stands still makes the clock move only by Advance, and
+// [Sandbox.DeliverDue] waits for what comes due; [Sandbox.Stop] ends the
+// sandbox's goroutines.
 //
 // # Test auth codes
 //
