@@ -43,6 +43,7 @@ func methodTable() map[string]*methodSpec {
 		"alipay.trade.fastpay.refund.query": {api: tradeFastpayRefundQuery},
 		"alipay.trade.close":                {api: tradeClose},
 		"alipay.trade.cancel":               {api: tradeCancel},
+		methodBillDownloadURLQuery:          {api: dataDataserviceBillDownloadURLQuery},
 	}
 }
 

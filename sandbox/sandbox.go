@@ -157,6 +157,7 @@ func New(cfg Config) (*Sandbox, error) {
 	s.mux.HandleFunc("GET /gateway.do", s.serveGateway)
 	s.mux.HandleFunc("POST /gateway.do", s.serveGateway)
 	s.routeCashier(s.mux)
+	s.routeBill(s.mux)
 	s.store.onChange = s.stateChanged
 	if err := s.openDataDir(); err != nil {
 		return nil, err
