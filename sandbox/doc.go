@@ -7,8 +7,8 @@
 //
 // It is not Alipay. It holds no money and no real buyers: one sandbox buyer
 // pays every trade. State lives in memory, or with [Config.DataDir] in a
-// file that survives restarts. It does not yet download bills or serve a
-// dashboard and control API. GBK requests, app pay order strings and the v3 REST
+// file that survives restarts. It does not yet serve a dashboard and control
+// API. GBK requests, app pay order strings and the v3 REST
 // API are out of scope. Where Alipay's real behaviour is unconfirmed the
 // code says so next to the choice it made.
 //

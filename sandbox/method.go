@@ -28,9 +28,6 @@ var (
 
 // methodTable returns the methods the gateway knows; any other is answered
 // isv.invalid-method.
-//
-// TODO(phase 4): alipay.data.dataservice.bill.downloadurl.query, with the
-// bill CSV download.
 func methodTable() map[string]*methodSpec {
 	return map[string]*methodSpec{
 		"alipay.trade.page.pay":             {page: pagePay(pagePayRules)},

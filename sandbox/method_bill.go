@@ -3,11 +3,9 @@ package sandbox
 import (
 	"net/http"
 	"net/url"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
-	"weak"
 
 	"zhifu/alipay"
 )
@@ -109,7 +107,7 @@ func dataDataserviceBillDownloadURLQuery(s *Sandbox, c *call) *reply {
 	if err != nil {
 		return newGatewayError(alipay.CodeUnknownError, "isp.unknow-error", "系统繁忙")
 	}
-	s.bills().put(token, &openBill{zip: archive, name: files.zipName, expiresAt: c.now.Add(billURLLifetime)}, c.now)
+	s.bills.put(token, &openBill{zip: archive, name: files.zipName, expiresAt: c.now.Add(billURLLifetime)}, c.now)
 	// The real URL names the file in downloadFileName, which some clients
 	// use to name what they save.
 	u := c.baseURL + "/bill/" + token + "?downloadFileName=" + url.QueryEscape(files.zipName)
@@ -166,23 +164,9 @@ type billDesk struct {
 	order []string // tokens in the order issued, for maxOpenBills
 }
 
-// billDesks holds each live Sandbox's billDesk, keyed weakly so that a
-// Sandbox nobody uses any more is collected with its desk. (The desk
-// lives beside the Sandbox rather than in it so that the bill files stay
-// apart from the sandbox's core, which others change in parallel.)
-var billDesks sync.Map // weak.Pointer[Sandbox] → *billDesk
-
-// bills returns s's billDesk.
-func (s *Sandbox) bills() *billDesk {
-	key := weak.Make(s)
-	if d, ok := billDesks.Load(key); ok {
-		return d.(*billDesk)
-	}
-	d, loaded := billDesks.LoadOrStore(key, &billDesk{bills: make(map[string]*openBill)})
-	if !loaded {
-		runtime.AddCleanup(s, func(key weak.Pointer[Sandbox]) { billDesks.Delete(key) }, key)
-	}
-	return d.(*billDesk)
+// newBillDesk returns an empty billDesk.
+func newBillDesk() *billDesk {
+	return &billDesk{bills: make(map[string]*openBill)}
 }
 
 // put adds an open bill, dropping the expired ones and, past
@@ -247,7 +231,7 @@ func (s *Sandbox) serveBill(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	b := s.bills().take(r.PathValue("token"), s.clock.now())
+	b := s.bills.take(r.PathValue("token"), s.clock.now())
 	if b == nil {
 		http.Error(w, "账单下载地址已失效：地址只能下载一次，且30秒内有效，请重新获取 (the bill URL works once, for 30 seconds: ask for a new one)", http.StatusNotFound)
 		return

@@ -130,6 +130,7 @@ type Sandbox struct {
 	method   map[string]*methodSpec
 	hooks    callHooks
 	saver    *persister // nil without Config.DataDir
+	bills    *billDesk  // bills issued and not downloaded yet
 }
 
 // New returns a Sandbox configured by cfg, with no apps but those saved
@@ -149,6 +150,7 @@ func New(cfg Config) (*Sandbox, error) {
 		buyer:  buyer{id: buyerID, logonID: sandboxBuyerLogonID},
 		log:    cfg.Logger,
 		method: methodTable(),
+		bills:  newBillDesk(),
 	}
 	s.store = newTradeStore(s.handleEvent)
 	s.notifier = newNotifier(&s.cfg, s.clock, &s.apps)
@@ -162,8 +164,6 @@ func New(cfg Config) (*Sandbox, error) {
 	if err := s.openDataDir(); err != nil {
 		return nil, err
 	}
-	// Later phases: the control API and dashboard under /sandbox/, the bill
-	// download under /bill/.
 	s.notifier.start()
 	return s, nil
 }
