@@ -58,6 +58,15 @@ type Config struct {
 	// the Sandbox, but it delays the calls that made the change: hand the
 	// event to a queue. Default: none.
 	OnEvent func(Event)
+
+	// ControlToken, when set, is required by the control API under
+	// /sandbox/api/ (header "Authorization: Bearer <token>") and by the
+	// dashboard (entered once on its login page, then kept in a cookie).
+	// Default: none, and then the control API and the dashboard answer
+	// only requests addressed to a loopback host (localhost, 127.0.0.1,
+	// [::1]) or to the host of BaseURL. They can pay, close and break
+	// anything: never expose them beyond your machine without a token.
+	ControlToken string
 }
 
 // validate fills in defaults and checks cfg.
@@ -105,6 +114,8 @@ type Sandbox struct {
 	method map[string]*methodSpec
 	hooks  callHooks
 	saver  *persister // nil without Config.DataDir
+	faults faultSet
+	dash   *dashboard
 }
 
 // New returns a Sandbox configured by cfg, with no apps but those saved
@@ -130,12 +141,16 @@ func New(cfg Config) (*Sandbox, error) {
 	s.mux.HandleFunc("GET /gateway.do", s.serveGateway)
 	s.mux.HandleFunc("POST /gateway.do", s.serveGateway)
 	s.routeCashier(s.mux)
+	s.hooks = s.faultHooks()
+	s.store.latePay = s.latePay
+	if err := s.routeControl(s.mux); err != nil {
+		return nil, err
+	}
 	s.store.onChange = s.stateChanged
 	if err := s.openDataDir(); err != nil {
 		return nil, err
 	}
-	// Later phases: the control API and dashboard under /sandbox/, the bill
-	// download under /bill/.
+	// Later phases: the bill download under /bill/.
 	return s, nil
 }
 
