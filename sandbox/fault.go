@@ -308,27 +308,37 @@ func (s *Sandbox) record(f Fault, outTradeNo, method, action string) {
 
 // take finds the fault of one of kinds that matches a call and counts the
 // call against it; ok is false when none does. tradeOf returns the
-// out_trade_no of the call; it is called only when a trade-scoped fault of
-// the app exists, and never under the set's lock.
+// out_trade_no of the call (returned with the fault, for the record); it
+// is called only when a fault of the app may need it, and never under the
+// set's lock.
 func (s *Sandbox) take(kinds []FaultKind, appID, method string, tradeOf func() string) (Fault, string, bool) {
 	fs := &s.faults
 	fs.mu.Lock()
-	need := false
+	found, scoped := false, false
 	for _, f := range fs.active {
-		if f.AppID == appID && f.OutTradeNo != "" && slices.Contains(kinds, f.Kind) {
-			need = true
-			break
+		if f.AppID == appID && slices.Contains(kinds, f.Kind) {
+			found = true
+			scoped = scoped || f.OutTradeNo != ""
 		}
 	}
-	if len(fs.active) == 0 {
-		fs.mu.Unlock()
+	fs.mu.Unlock()
+	if !found {
 		return Fault{}, "", false
 	}
-	fs.mu.Unlock()
 	outTradeNo := ""
-	if need {
+	if scoped {
 		outTradeNo = tradeOf()
 	}
+	f, ok := s.pick(kinds, appID, method, outTradeNo)
+	if ok && !scoped {
+		outTradeNo = tradeOf()
+	}
+	return f, outTradeNo, ok
+}
+
+// pick finds the fault of take and counts the call against it.
+func (s *Sandbox) pick(kinds []FaultKind, appID, method, outTradeNo string) (Fault, bool) {
+	fs := &s.faults
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var best *Fault
@@ -342,7 +352,7 @@ func (s *Sandbox) take(kinds []FaultKind, appID, method string, tradeOf func() s
 		}
 	}
 	if best == nil {
-		return Fault{}, "", false
+		return Fault{}, false
 	}
 	if best.Count > 0 {
 		best.Remaining--
@@ -350,7 +360,7 @@ func (s *Sandbox) take(kinds []FaultKind, appID, method string, tradeOf func() s
 			fs.active = slices.DeleteFunc(fs.active, func(f *Fault) bool { return f == best })
 		}
 	}
-	return *best, outTradeNo, true
+	return *best, true
 }
 
 // specificity ranks faults matching the same call: a trade's over its
