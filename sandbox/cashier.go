@@ -7,17 +7,16 @@ import (
 	"zhifu/alipay"
 )
 
-// routeCashier adds the buyer's pages: the cashier of a checkout, its Pay
-// and Cancel actions, and the target of precreate QR codes. Phase 2 adds
-// the richer cashier (QR code, failing payments) on these routes.
+// routeCashier adds the buyer's pages: the cashier of a checkout, its Pay,
+// Fail (insufficient balance) and Cancel actions, and the scan page that
+// precreate QR codes point at. The actions are POSTs to URLs holding the
+// checkout's unguessable token: another site cannot name them.
 func (s *Sandbox) routeCashier(mux *http.ServeMux) {
 	mux.HandleFunc("GET /cashier/{token}", s.serveCashier)
 	mux.HandleFunc("POST /cashier/{token}/pay", s.serveCashierPay)
+	mux.HandleFunc("POST /cashier/{token}/fail", s.serveCashierFail)
 	mux.HandleFunc("POST /cashier/{token}/cancel", s.serveCashierCancel)
-	mux.HandleFunc("GET /qr/{token}", func(w http.ResponseWriter, r *http.Request) {
-		// Scanning the code opens the cashier.
-		http.Redirect(w, r, s.baseURL(r)+"/cashier/"+url.PathEscape(r.PathValue("token")), http.StatusSeeOther)
-	})
+	mux.HandleFunc("GET /qr/{token}", s.serveScan)
 }
 
 // openCheckout opens the checkout of the request's token: the trade is
@@ -50,6 +49,18 @@ func (s *Sandbox) openCheckout(r *http.Request, then func(x *tx, t *trade) *repl
 
 // serveCashier shows the cashier of a checkout, making its trade.
 func (s *Sandbox) serveCashier(w http.ResponseWriter, r *http.Request) {
+	s.servePayPage(w, r, "cashier", "")
+}
+
+// serveScan is the buyer scanning a QR code: the trade is made, and the
+// phone shows what to pay.
+func (s *Sandbox) serveScan(w http.ResponseWriter, r *http.Request) {
+	s.servePayPage(w, r, "scan", "")
+}
+
+// servePayPage opens the checkout and shows page (with failure, when a
+// payment just failed), or the trade's result once it is not waiting.
+func (s *Sandbox) servePayPage(w http.ResponseWriter, r *http.Request, page, failure string) {
 	ck, _, t, fail := s.openCheckout(r, nil)
 	switch {
 	case ck == nil:
@@ -57,18 +68,29 @@ func (s *Sandbox) serveCashier(w http.ResponseWriter, r *http.Request) {
 	case fail != nil:
 		renderError(w, http.StatusOK, fail)
 	case t.Status.Paid():
-		renderPaid(w, t)
+		render(w, http.StatusOK, "paid", s.view(r, ck.token, t, s.clock.now()))
 	case t.Status == alipay.TradeStatusClosed:
 		renderError(w, http.StatusOK, bizError(alipay.SubCodeTradeHasClose, "交易已经关闭"))
 	default:
-		renderCashier(w, ck.token, t)
+		v := s.view(r, ck.token, t, s.clock.now())
+		v.Error = failure
+		render(w, http.StatusOK, page, v)
 	}
 }
 
-// serveCashierPay pays the trade as the sandbox buyer and sends the
-// browser to return_url with the signed return parameters (or shows the
-// result when there is none). Paying a paid trade again only redirects
-// again.
+// serveCashierFail is the buyer paying without the money: the payment
+// fails, the trade stays WAIT_BUYER_PAY and the cashier says why, as
+// Alipay's does. Nothing is notified.
+func (s *Sandbox) serveCashierFail(w http.ResponseWriter, r *http.Request) {
+	s.servePayPage(w, r, "cashier", "余额不足，支付失败。请更换付款方式。 Insufficient balance: the payment failed (ACQ.BUYER_BALANCE_NOT_ENOUGH).")
+}
+
+// serveCashierPay pays the trade as the sandbox buyer. A page or wap
+// payment's browser is sent to return_url with the signed return
+// parameters (a scanned QR code has no return: the phone shows the
+// result, as does a payment without return_url). Paying a paid trade
+// again only redirects again. The async notify goes out through the
+// notifier.
 func (s *Sandbox) serveCashierPay(w http.ResponseWriter, r *http.Request) {
 	ck, app, t, fail := s.openCheckout(r, func(x *tx, t *trade) *reply {
 		if t.status.Paid() {
@@ -81,8 +103,8 @@ func (s *Sandbox) serveCashierPay(w http.ResponseWriter, r *http.Request) {
 		renderNotFound(w)
 	case fail != nil:
 		renderError(w, http.StatusOK, fail)
-	case t.ReturnURL == "":
-		renderPaid(w, t)
+	case t.ReturnURL == "" || (t.Method != "alipay.trade.page.pay" && t.Method != "alipay.trade.wap.pay"):
+		render(w, http.StatusOK, "paid", s.view(r, ck.token, t, s.clock.now()))
 	default:
 		to, err := s.returnURL(app, t)
 		if err != nil {
@@ -94,7 +116,9 @@ func (s *Sandbox) serveCashierPay(w http.ResponseWriter, r *http.Request) {
 
 // serveCashierCancel is the buyer leaving the cashier without paying: the
 // trade stays WAIT_BUYER_PAY until it expires or the merchant closes it,
-// as at Alipay. A wap payment's buyer goes to quit_url.
+// as at Alipay. A wap payment's buyer goes to quit_url; any other sees
+// that the order is still open, with the way back to the cashier (Alipay's
+// page pay has no cancel: the buyer just leaves).
 func (s *Sandbox) serveCashierCancel(w http.ResponseWriter, r *http.Request) {
 	ck, _, t, fail := s.openCheckout(r, nil)
 	switch {
@@ -105,7 +129,7 @@ func (s *Sandbox) serveCashierCancel(w http.ResponseWriter, r *http.Request) {
 	case ck.order.quitURL != "":
 		http.Redirect(w, r, ck.order.quitURL, http.StatusSeeOther)
 	default:
-		renderLeft(w, t)
+		render(w, http.StatusOK, "left", s.view(r, ck.token, t, s.clock.now()))
 	}
 }
 

@@ -1,69 +1,90 @@
 package sandbox
 
 import (
+	"embed"
+	"fmt"
 	"html/template"
 	"net/http"
+	"time"
+
+	"zhifu/alipay"
 )
 
-// The pages of the buyer's browser. They are plain on purpose: phase 2
-// replaces the cashier with a richer one.
-var pageTemplates = template.Must(template.New("").Parse(`
-{{define "head"}}<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.}} - zhifu sandbox</title>
-<style>body{font-family:sans-serif;max-width:32em;margin:3em auto;padding:0 1em}
-.amount{font-size:2em;margin:.5em 0} dt{color:#666} button{font-size:1.1em;padding:.4em 1.4em;margin-right:.6em}</style>
-</head><body><p><small>zhifu sandbox — not Alipay, no real money</small></p>{{end}}
+// The pages of the buyer's browser, in templates/: the cashier, the scan
+// page of a QR code, and the results. html/template escapes everything the
+// merchant sent (subject, body) in its context.
+//
+//go:embed templates/*.html
+var templateFS embed.FS
 
-{{define "cashier"}}{{template "head" "收银台 Cashier"}}
-<h1>{{.Trade.Subject}}</h1>
-<p class="amount" id="amount">¥{{.Trade.TotalAmount}}</p>
-<dl>
-<dt>商户 Merchant app</dt><dd id="app-id">{{.Trade.AppID}}</dd>
-<dt>商户订单号 Order</dt><dd id="out-trade-no">{{.Trade.OutTradeNo}}</dd>
-<dt>交易号 Trade</dt><dd id="trade-no">{{.Trade.TradeNo}}</dd>
-<dt>状态 Status</dt><dd id="trade-status">{{.Trade.Status}}</dd>
-</dl>
-<form method="post" action="{{.Token}}/pay"><button type="submit" id="pay">Pay 付款</button></form>
-<form method="post" action="{{.Token}}/cancel"><button type="submit" id="cancel">Cancel 取消</button></form>
-</body></html>{{end}}
+// pageTemplates are parsed once; they are never changed after.
+var pageTemplates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
-{{define "paid"}}{{template "head" "支付成功 Paid"}}
-<h1>支付成功 Paid</h1>
-<p id="amount">¥{{.TotalAmount}}</p><p id="trade-no">{{.TradeNo}}</p><p id="trade-status">{{.Status}}</p>
-</body></html>{{end}}
+// sandboxBuyerAccount is the sandbox buyer's account as the cashier shows
+// it; notifies and queries carry it masked (sandboxBuyerLogonID).
+const sandboxBuyerAccount = "test-buyer@sandbox.zhifu"
 
-{{define "left"}}{{template "head" "已离开 Left"}}
-<h1>未付款 Not paid</h1>
-<p>The trade <span id="trade-no">{{.TradeNo}}</span> stays <span id="trade-status">{{.Status}}</span> until it expires or the merchant closes it.</p>
-</body></html>{{end}}
+// sandboxBuyerBalance is the balance the cashier shows: the sandbox buyer
+// never runs out (the 余额不足 button fails a payment on purpose).
+const sandboxBuyerBalance = "¥1,000,000.00"
 
-{{define "error"}}{{template "head" "错误 Error"}}
-<h1>支付请求出错 Payment request failed</h1>
-<dl><dt>code</dt><dd id="code">{{.Code}}</dd><dt>msg</dt><dd id="msg">{{.Msg}}</dd>
-<dt>sub_code</dt><dd id="sub-code">{{.SubCode}}</dd><dt>sub_msg</dt><dd id="sub-msg">{{.SubMsg}}</dd></dl>
-</body></html>{{end}}
-`))
+// pageView is what the trade pages show.
+type pageView struct {
+	Trade      TradeSnapshot
+	Amount     string // "¥12.34"
+	Actions    string // the URL the page's forms post under: /cashier/{token}
+	QRURL      string // the scan page of the checkout
+	CashierURL string
+	Buyer      string
+	Balance    string
+	TimeLeft   string
+	ExpiresAt  string // Beijing time
+	Error      string // a failed payment, shown above the page
+}
+
+// view returns the page view of trade t of checkout token, at now.
+func (s *Sandbox) view(r *http.Request, token string, t TradeSnapshot, now time.Time) pageView {
+	base := s.baseURL(r)
+	return pageView{
+		Trade:      t,
+		Amount:     "¥" + t.TotalAmount.String(),
+		Actions:    base + "/cashier/" + token,
+		QRURL:      base + "/qr/" + token,
+		CashierURL: base + "/cashier/" + token,
+		Buyer:      sandboxBuyerAccount,
+		Balance:    sandboxBuyerBalance,
+		TimeLeft:   timeLeft(t.ExpiresAt.Sub(now)),
+		ExpiresAt:  alipay.FormatTime(t.ExpiresAt),
+	}
+}
+
+// timeLeft writes d as the cashier's countdown: "1天2小时3分 (1d 2h 3m)".
+func timeLeft(d time.Duration) string {
+	if d <= 0 {
+		return "已超时 expired"
+	}
+	d = d.Round(time.Minute)
+	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%d天%d小时%d分 (%dd %dh %dm)", days, hours, mins, days, hours, mins)
+	case hours > 0:
+		return fmt.Sprintf("%d小时%d分 (%dh %dm)", hours, mins, hours, mins)
+	}
+	return fmt.Sprintf("%d分 (%dm)", mins, mins)
+}
 
 // render writes the named page.
 func render(w http.ResponseWriter, status int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html;charset=utf-8")
+	// The pages post to themselves only; no other site may frame them.
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	if err := pageTemplates.ExecuteTemplate(w, name, data); err != nil {
 		panic("sandbox: rendering " + name + ": " + err.Error())
 	}
 }
-
-func renderCashier(w http.ResponseWriter, token string, t TradeSnapshot) {
-	render(w, http.StatusOK, "cashier", struct {
-		Token string
-		Trade TradeSnapshot
-	}{token, t})
-}
-
-func renderPaid(w http.ResponseWriter, t TradeSnapshot) { render(w, http.StatusOK, "paid", t) }
-
-func renderLeft(w http.ResponseWriter, t TradeSnapshot) { render(w, http.StatusOK, "left", t) }
 
 func renderError(w http.ResponseWriter, status int, r *reply) {
 	render(w, status, "error", struct{ Code, Msg, SubCode, SubMsg string }{r.code, r.msg, r.subCode, r.subMsg})

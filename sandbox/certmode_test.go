@@ -42,6 +42,7 @@ func certEnv(t *testing.T) (*Sandbox, *alipay.Client, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sb.Stop() })
 	if err := sb.AddApp(App{AppID: TestAppID, AppPublicKey: appCert.PublicKey.(*rsa.PublicKey),
 		AppCertSN: appSN, AlipayRootCertSN: rootSN, AlipayCertSN: alipaySN}); err != nil {
 		t.Fatal(err)

@@ -17,37 +17,9 @@ import (
 	"zhifu/alipay"
 )
 
-// The control API under /sandbox/api/: JSON over HTTP for tests in other
-// languages, scripts and the dashboard's users. Every answer is JSON
-// (application/json; charset=utf-8); errors are
-//
-//	{"error": {"code": "trade_not_found", "message": "…"}}
-//
-// with the HTTP status that fits: 400 for a bad body or field (the
-// message names the field), 401 without the ControlToken, 403 for a
-// cross-origin browser request or a non-loopback host without a token,
-// 404, 405, 409 for a trade whose state refuses the operation, 413, 415.
-// Amounts are strings such as "12.34"; times are RFC 3339 in Beijing time
-// ("2024-05-20T12:00:00+08:00").
-//
-// Routes:
-//
-//	GET    /sandbox/api/apps
-//	GET    /sandbox/api/trades?app_id=&status=
-//	GET    /sandbox/api/trades/{out_trade_no}?app_id=
-//	POST   /sandbox/api/trades/{out_trade_no}/pay     {"app_id": …}
-//	POST   /sandbox/api/trades/{out_trade_no}/close   {"app_id": …}
-//	POST   /sandbox/api/trades/{out_trade_no}/finish  {"app_id": …}
-//	GET    /sandbox/api/clock
-//	POST   /sandbox/api/clock/advance                 {"duration": "15m"}
-//	GET    /sandbox/api/faults
-//	POST   /sandbox/api/faults                        {"kind": …, …}
-//	DELETE /sandbox/api/faults
-//	GET    /sandbox/api/faults/injections
-//	GET    /sandbox/api/faults/{id}
-//	DELETE /sandbox/api/faults/{id}
-//
-// app_id may be left out while the sandbox has exactly one app.
+// The control API under /sandbox/api/: its routes and conventions are
+// described in the package documentation (doc.go). Every answer is JSON,
+// errors included.
 
 // maxControlBody bounds a control API request body.
 const maxControlBody = 64 << 10

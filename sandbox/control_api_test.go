@@ -385,6 +385,7 @@ func TestControlAPIToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sb.Stop() })
 	if err := sb.AddApp(App{AppID: TestAppID, AppPublicKey: &key.PublicKey}); err != nil {
 		t.Fatal(err)
 	}

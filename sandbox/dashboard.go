@@ -28,7 +28,7 @@ import (
 // derived from it in a cookie; without, it answers only loopback hosts
 // (see Config.ControlToken). No page shows a private or AES key.
 
-//go:embed templates/dashboard.html templates/dashboard.css
+//go:embed dashboard/dashboard.html dashboard/dashboard.css
 var dashboardFiles embed.FS
 
 // dashboardTemplates are the dashboard's pages, parsed once.
@@ -43,7 +43,7 @@ var dashboardTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"trade": func(appID, outTradeNo string) string {
 		return "/sandbox/trades/" + url.PathEscape(appID) + "/" + url.PathEscape(outTradeNo)
 	},
-}).ParseFS(dashboardFiles, "templates/dashboard.html"))
+}).ParseFS(dashboardFiles, "dashboard/dashboard.html"))
 
 // dashboardCookie holds, with Config.ControlToken, proof that the browser
 // knows the token.
@@ -179,7 +179,7 @@ func (s *Sandbox) sameOriginForm(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (s *Sandbox) serveDashboardCSS(w http.ResponseWriter, r *http.Request) {
-	css, _ := dashboardFiles.ReadFile("templates/dashboard.css")
+	css, _ := dashboardFiles.ReadFile("dashboard/dashboard.css")
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write(css)

@@ -272,6 +272,7 @@ func TestDashboardToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sb.Stop() })
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	client := *srv.Client()

@@ -113,7 +113,7 @@ type stateCheckout struct {
 
 // persister saves the sandbox's state to Config.DataDir: a change kicks
 // the saver goroutine, which writes the state at most saveDelay later.
-// Shutdown writes the last state and stops the goroutine.
+// shutdown writes the last state and stops the goroutine.
 type persister struct {
 	path string
 	kick chan struct{} // capacity 1: a pending save
@@ -224,7 +224,7 @@ func (s *Sandbox) stateChanged() {
 }
 
 // saveLoop writes the state after every change, gathering the changes of
-// saveDelay into one write, until Shutdown.
+// saveDelay into one write, until Stop.
 func (s *Sandbox) saveLoop(p *persister) {
 	defer close(p.done)
 	timer := time.NewTimer(saveDelay)
@@ -250,7 +250,7 @@ func (s *Sandbox) saveLoop(p *persister) {
 }
 
 // save writes the state if it changed since the last write. A failure is
-// logged and kept for Shutdown; the next change tries again.
+// logged and kept for Stop; the next change tries again.
 func (s *Sandbox) save(p *persister) {
 	st, err := s.snapshotState()
 	var same, data []byte
@@ -282,12 +282,9 @@ func (s *Sandbox) save(p *persister) {
 	}
 }
 
-// Shutdown stops a sandbox with a Config.DataDir: it writes the last
-// state and returns the error of that write. Without DataDir it does
-// nothing. Changes made after Shutdown are not saved; calling it again
-// returns the same error. (Close closes a trade.)
-func (s *Sandbox) Shutdown() error {
-	p := s.saver
+// shutdown stops the saver and writes the state a last time; a nil
+// persister (no DataDir) has nothing to do.
+func (p *persister) shutdown() error {
 	if p == nil {
 		return nil
 	}

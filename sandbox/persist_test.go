@@ -98,7 +98,7 @@ func TestPersistSurvivesRestart(t *testing.T) {
 	app, _ := sb.App(TestAppID)
 	before := sb.Trades(TestAppID)
 	alipayKey := sb.AlipayPublicKey()
-	if err := sb.Shutdown(); err != nil {
+	if err := sb.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, AlipayKeyFileName)); err != nil || fi.Mode().Perm() != 0o600 {
@@ -109,7 +109,7 @@ func TestPersistSurvivesRestart(t *testing.T) {
 	}
 
 	sb2, c2 := openDir(t, dir, appKey)
-	defer sb2.Shutdown()
+	defer sb2.Stop()
 	if !sb2.AlipayPublicKey().Equal(alipayKey) {
 		t.Error("the Alipay key changed")
 	}
@@ -142,11 +142,11 @@ func TestPersistSurvivesRestart(t *testing.T) {
 	if err := sb2.Pay(TestAppID, "P_qr"); err != nil {
 		t.Fatal(err)
 	}
-	if err := sb2.Shutdown(); err != nil {
+	if err := sb2.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	sb3, _ := openDir(t, dir, appKey)
-	defer sb3.Shutdown()
+	defer sb3.Stop()
 	if tr, ok := sb3.Trade(TestAppID, "P_qr"); !ok || tr.Status != alipay.TradeStatusSuccess {
 		t.Errorf("payment after the restart was not saved: %+v", tr)
 	}
@@ -160,14 +160,14 @@ func pathOf(u string) string {
 	return u
 }
 
-func TestPersistSavesWithoutShutdown(t *testing.T) {
+func TestPersistSavesWithoutStop(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	sb, err := New(Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sb.Shutdown()
+	defer sb.Stop()
 	saved := make(chan struct{}, 1)
 	sb.saver.mu.Lock()
 	sb.saver.afterSave = func() {
@@ -216,7 +216,7 @@ func TestPersistCorruptFile(t *testing.T) {
 			}
 			sb, err := New(Config{DataDir: dir})
 			if err == nil {
-				sb.Shutdown()
+				sb.Stop()
 				t.Fatal("New accepted the file")
 			}
 			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
@@ -236,7 +236,7 @@ func TestPersistCorruptFile(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := sb.Shutdown(); err != nil {
+				if err := sb.Stop(); err != nil {
 					t.Fatal(err)
 				}
 			case len(aside) != 0 || statErr != nil:

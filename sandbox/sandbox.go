@@ -40,14 +40,9 @@ type Config struct {
 	// DataDir, when set, keeps the sandbox's state across restarts: New
 	// loads the apps, trades, refunds and open checkouts saved in
 	// DataDir/sandbox-state.json (StateFileName), and every change is
-	// written back there soon after it happens and by Shutdown. Default: the
+	// written back there soon after it happens and by Stop. Default: the
 	// state lives in memory only.
 	DataDir string
-
-	// TimeScale compresses the waits of the notifier (its retry schedule):
-	// 0.001 turns Alipay's 25 hours of notify retries into 90 seconds.
-	// Default (0): 1, real time.
-	TimeScale float64
 
 	// Logger receives a line per gateway call (debug) and every recovered
 	// panic (error). Default: discard.
@@ -58,6 +53,34 @@ type Config struct {
 	// the Sandbox, but it delays the calls that made the change: hand the
 	// event to a queue. Default: none.
 	OnEvent func(Event)
+
+	// NotifySchedule is the waits between the deliveries of an async
+	// notify the merchant did not acknowledge, before Config.TimeScale.
+	// Default (nil): DefaultNotifySchedule, Alipay's 8 deliveries in about
+	// 25 hours. An empty non-nil schedule delivers each notify once.
+	NotifySchedule []time.Duration
+
+	// TimeScale multiplies the waits of NotifySchedule: 0.001 turns
+	// Alipay's 25 hours into 90 seconds. Trade expiry is not scaled
+	// (Advance moves the trade clock). Default (0): 1.
+	TimeScale float64
+
+	// NotifyTimeout bounds one delivery of a notify, in real time.
+	// Default: DefaultNotifyTimeout (15 seconds).
+	NotifyTimeout time.Duration
+
+	// NotifyWorkers is how many notifies are delivered at once. Default:
+	// DefaultNotifyWorkers.
+	NotifyWorkers int
+
+	// NotifyTable says which events of which products send a notify.
+	// Default: DefaultNotifyTable().
+	NotifyTable NotifyTable
+
+	// HTTPClient delivers notifies; its CheckRedirect is replaced, as
+	// redirects are never followed. Default: a client on
+	// http.DefaultTransport.
+	HTTPClient *http.Client
 
 	// ControlToken, when set, is required by the control API under
 	// /sandbox/api/ (header "Authorization: Bearer <token>") and by the
@@ -84,8 +107,8 @@ func (cfg *Config) validate() error {
 		}
 		cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	}
-	if cfg.TimeScale < 0 {
-		return fmt.Errorf("sandbox: Config.TimeScale %v is negative", cfg.TimeScale)
+	if err := cfg.validateNotify(); err != nil {
+		return err
 	}
 	if cfg.AlipayPrivateKey == nil {
 		k, err := defaultAlipayKey(cfg.DataDir)
@@ -104,22 +127,24 @@ func (cfg *Config) validate() error {
 // /gateway.do and the cashier pages, and a programmatic API for tests.
 // It is safe for concurrent use.
 type Sandbox struct {
-	cfg    Config
-	clock  clock
-	apps   appRegistry
-	store  *tradeStore
-	buyer  buyer
-	mux    *http.ServeMux
-	log    *slog.Logger
-	method map[string]*methodSpec
-	hooks  callHooks
-	saver  *persister // nil without Config.DataDir
-	faults faultSet
-	dash   *dashboard
+	cfg      Config
+	clock    *clock
+	notifier *notifier
+	expirer  *expirer
+	apps     appRegistry
+	store    *tradeStore
+	buyer    buyer
+	mux      *http.ServeMux
+	log      *slog.Logger
+	method   map[string]*methodSpec
+	hooks    callHooks
+	saver    *persister // nil without Config.DataDir
+	faults   faultSet
+	dash     *dashboard
 }
 
 // New returns a Sandbox configured by cfg, with no apps but those saved
-// in cfg.DataDir: add them with AddApp. With DataDir, call Shutdown when done.
+// in cfg.DataDir: add them with AddApp. Call Stop when done.
 func New(cfg Config) (*Sandbox, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -130,13 +155,15 @@ func New(cfg Config) (*Sandbox, error) {
 	}
 	s := &Sandbox{
 		cfg:    cfg,
-		clock:  clock{wall: cfg.Now},
+		clock:  newClock(cfg.Now),
 		apps:   appRegistry{apps: make(map[string]*App)},
-		store:  newTradeStore(cfg.OnEvent),
 		buyer:  buyer{id: buyerID, logonID: sandboxBuyerLogonID},
 		log:    cfg.Logger,
 		method: methodTable(),
 	}
+	s.store = newTradeStore(s.handleEvent)
+	s.notifier = newNotifier(&s.cfg, s.clock, &s.apps)
+	s.expirer = newExpirer(s.clock, func(appID, outTradeNo string) { s.Trade(appID, outTradeNo) })
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /gateway.do", s.serveGateway)
 	s.mux.HandleFunc("POST /gateway.do", s.serveGateway)
@@ -151,7 +178,18 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, err
 	}
 	// Later phases: the bill download under /bill/.
+	s.notifier.start()
 	return s, nil
+}
+
+// handleEvent hands a change of a trade to the expiry timers, the
+// notifier and Config.OnEvent.
+func (s *Sandbox) handleEvent(ev Event) {
+	s.expirer.handle(ev)
+	s.notifier.handle(ev)
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(ev)
+	}
 }
 
 // ServeHTTP implements http.Handler. A panic in a handler is logged and
@@ -177,8 +215,9 @@ func (s *Sandbox) AlipayPublicKey() *rsa.PublicKey { return &s.cfg.AlipayPrivate
 // by Advance.
 func (s *Sandbox) Now() time.Time { return s.clock.now() }
 
-// Advance moves the trade clock forward by d, so that trades whose time to
-// pay runs out in d are closed when next looked at. A negative d is
+// Advance moves the trade clock forward by d and fires what comes due
+// (trades whose time to pay runs out are closed; notify retries are
+// queued; see DeliverDue to wait for their deliveries). A negative d is
 // ignored: the clock never goes back.
 func (s *Sandbox) Advance(d time.Duration) { s.clock.advance(d) }
 

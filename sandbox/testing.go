@@ -1,8 +1,12 @@
 package sandbox
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -35,9 +39,19 @@ type TestServer struct {
 }
 
 // NewTestServer starts a sandbox with a new Alipay key and one app
-// (TestAppID, a new app key) behind an httptest.Server, closed at the end
-// of the test. It fails the test on any error.
+// (TestAppID, a new app key) behind an httptest.Server, closed and
+// stopped at the end of the test. It fails the test on any error.
+//
+// Its notifies go only to loopback addresses (such as an httptest.Server's):
+// a test must not reach the network, so a notify_url elsewhere fails every
+// delivery, with the reason recorded on the attempt.
 func NewTestServer(t testing.TB) *TestServer {
+	t.Helper()
+	return newTestServer(t, Config{})
+}
+
+// newTestServer is NewTestServer with cfg (its keys and OnEvent are set).
+func newTestServer(t testing.TB, cfg Config) *TestServer {
 	t.Helper()
 	alipayKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -48,14 +62,20 @@ func NewTestServer(t testing.TB) *TestServer {
 		t.Fatal(err)
 	}
 	ts := &TestServer{AppID: TestAppID, t: t}
-	sb, err := New(Config{AlipayPrivateKey: alipayKey, OnEvent: func(e Event) {
+	cfg.AlipayPrivateKey = alipayKey
+	cfg.OnEvent = func(e Event) {
 		ts.mu.Lock()
 		ts.events = append(ts.events, e)
 		ts.mu.Unlock()
-	}})
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: loopbackTransport()}
+	}
+	sb, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sb.Stop() })
 	if err := sb.AddApp(App{AppID: TestAppID, AppPublicKey: &appKey.PublicKey}); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +89,7 @@ func NewTestServer(t testing.TB) *TestServer {
 	}
 	ts.Sandbox = sb
 	ts.Server = httptest.NewServer(sb)
-	t.Cleanup(ts.Server.Close)
+	t.Cleanup(ts.Server.Close) // before sb.Stop: cleanups run last first
 	ts.AppPrivateKeyPEM, ts.AlipayPublicKeyPEM = string(privPEM), string(pubPEM)
 	ts.GatewayURL = ts.Server.URL + "/gateway.do"
 	return ts
@@ -101,4 +121,23 @@ func (ts *TestServer) Events() []Event {
 	evs := ts.events
 	ts.events = nil
 	return evs
+}
+
+// loopbackTransport returns a transport that connects only to loopback
+// addresses, resolving no names but "localhost".
+func loopbackTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	var d net.Dialer
+	tr.Proxy = nil
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, fmt.Errorf("sandbox: the test server sends notifies only to loopback addresses, not to %s", host)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	return tr
 }

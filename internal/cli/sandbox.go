@@ -159,7 +159,7 @@ when it finishes the requests in flight and saves its state.`)
 		return fail("%v", err)
 	}
 	code := serveSandbox(ctx, s, sb, logger, dir, *addr, apps, *certMode)
-	if err := sb.Shutdown(); err != nil {
+	if err := sb.Stop(); err != nil {
 		fmt.Fprintf(s.stderr, "zhifu sandbox: %v\n", err)
 		return exitFail
 	}
