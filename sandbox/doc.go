@@ -7,8 +7,7 @@
 //
 // It is not Alipay. It holds no money and no real buyers: one sandbox buyer
 // pays every trade. State lives in memory, or with [Config.DataDir] in a
-// file that survives restarts. It does not yet serve a dashboard and control
-// API. GBK requests, app pay order strings and the v3 REST
+// file that survives restarts. GBK requests, app pay order strings and the v3 REST
 // API are out of scope. Where Alipay's real behaviour is unconfirmed the
 // code says so next to the choice it made.
 //
@@ -63,6 +62,51 @@
 // Config.Now that stands still makes the clock move only by Advance, and
 // [Sandbox.DeliverDue] waits for what comes due; [Sandbox.Stop] ends the
 // sandbox's goroutines.
+//
+// # API faults
+//
+// [Sandbox.SetFault] makes the merchant's calls fail as Alipay's do, per
+// app or per trade, per method or all, for the next N calls or until
+// cleared: [FaultSystemError] (ACQ.SYSTEM_ERROR, nothing done),
+// [FaultHang] (held past the client's timeout, nothing done),
+// [FaultLoseAnswer] (done, but the answer never arrives),
+// [FaultFundChangeN] (a refund that moved money answers fund_change N) and
+// [FaultPayAfterClose] (the buyer pays a trade the merchant closed). What
+// each fault did is recorded ([Sandbox.FaultInjections]).
+//
+// # Control API and dashboard
+//
+// /sandbox/api/ is a JSON API over the same operations, for scripts and
+// tests in any language:
+//
+//	GET    /sandbox/api/apps
+//	GET    /sandbox/api/trades?app_id=&status=
+//	GET    /sandbox/api/trades/{out_trade_no}?app_id=
+//	POST   /sandbox/api/trades/{out_trade_no}/pay     {"app_id": …}
+//	POST   /sandbox/api/trades/{out_trade_no}/close   {"app_id": …}
+//	POST   /sandbox/api/trades/{out_trade_no}/finish  {"app_id": …}
+//	GET    /sandbox/api/clock
+//	POST   /sandbox/api/clock/advance                 {"duration": "15m"}
+//	GET    /sandbox/api/faults
+//	POST   /sandbox/api/faults                        {"kind": "hang", "method": …, "count": 1, "delay": "30s"}
+//	DELETE /sandbox/api/faults
+//	GET    /sandbox/api/faults/injections
+//	GET    /sandbox/api/faults/{id}
+//	DELETE /sandbox/api/faults/{id}
+//
+// app_id may be left out while the sandbox has one app. Amounts are
+// strings ("12.34"), times RFC 3339 in Beijing time; errors are
+// {"error": {"code": "trade_not_found", "message": …}} with a fitting HTTP
+// status (400 naming the field, 401, 403, 404, 405, 409 for a trade whose
+// state refuses the operation, 413, 415). /sandbox/ is a dashboard for a
+// person, in Chinese and English, that works without JavaScript: apps
+// (never a key), trades, a trade's refunds, faults, and buttons to pay,
+// close, finish and advance the clock.
+//
+// Both can pay and break anything. Without [Config.ControlToken] they
+// answer only requests addressed to a loopback host; cross-origin browser
+// posts are always refused, and dashboard forms carry a per-process token.
+// Never expose them beyond your machine without a token.
 //
 // # Test auth codes
 //

@@ -81,6 +81,15 @@ type Config struct {
 	// redirects are never followed. Default: a client on
 	// http.DefaultTransport.
 	HTTPClient *http.Client
+
+	// ControlToken, when set, is required by the control API under
+	// /sandbox/api/ (header "Authorization: Bearer <token>") and by the
+	// dashboard (entered once on its login page, then kept in a cookie).
+	// Default: none, and then the control API and the dashboard answer
+	// only requests addressed to a loopback host (localhost, 127.0.0.1,
+	// [::1]) or to the host of BaseURL. They can pay, close and break
+	// anything: never expose them beyond your machine without a token.
+	ControlToken string
 }
 
 // validate fills in defaults and checks cfg.
@@ -131,6 +140,8 @@ type Sandbox struct {
 	hooks    callHooks
 	saver    *persister // nil without Config.DataDir
 	bills    *billDesk  // bills issued and not downloaded yet
+	faults   faultSet
+	dash     *dashboard
 }
 
 // New returns a Sandbox configured by cfg, with no apps but those saved
@@ -160,6 +171,11 @@ func New(cfg Config) (*Sandbox, error) {
 	s.mux.HandleFunc("POST /gateway.do", s.serveGateway)
 	s.routeCashier(s.mux)
 	s.routeBill(s.mux)
+	s.hooks = s.faultHooks()
+	s.store.latePay = s.latePay
+	if err := s.routeControl(s.mux); err != nil {
+		return nil, err
+	}
 	s.store.onChange = s.stateChanged
 	if err := s.openDataDir(); err != nil {
 		return nil, err
