@@ -143,13 +143,13 @@ func (c *Client) DownloadBill(ctx context.Context, billURL string) ([]byte, erro
 	return body, nil
 }
 
-// redactURLError drops the query of the URL in a *url.Error, the download
-// token of a bill URL.
+// redactURLError keeps only the scheme and host of the URL in a *url.Error:
+// a bill URL carries its download token in the query (Alipay) or the path
+// (some gateways, the zhifu sandbox among them).
 func redactURLError(err error) error {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery, u.Fragment = "", ""
-			ue.URL = u.Redacted()
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			ue.URL = u.Scheme + "://" + u.Host + "/…"
 		} else {
 			ue.URL = "(bill URL)"
 		}

@@ -179,9 +179,11 @@ func TestDownloadBillFailures(t *testing.T) {
 	// A failed download names the host, never the token.
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
-	_, err := c.DownloadBill(context.Background(), srv.URL+"/downloadBillFile.resource?token=SECRET_TOKEN")
-	if err == nil || strings.Contains(err.Error(), "SECRET_TOKEN") || !strings.Contains(err.Error(), srv.URL) {
-		t.Errorf("closed server: %v", err)
+	for _, u := range []string{"/downloadBillFile.resource?token=SECRET_TOKEN", "/bill/SECRET_TOKEN"} {
+		_, err := c.DownloadBill(context.Background(), srv.URL+u)
+		if err == nil || strings.Contains(err.Error(), "SECRET_TOKEN") || !strings.Contains(err.Error(), srv.URL) {
+			t.Errorf("closed server, %s: %v", u, err)
+		}
 	}
 }
 
