@@ -117,6 +117,8 @@ func (cfg *Config) validateNotify() error {
 	hc := http.Client{}
 	if cfg.HTTPClient != nil {
 		hc = *cfg.HTTPClient
+	} else if tr, ok := http.DefaultTransport.(*http.Transport); ok {
+		hc.Transport = notifyTransport(tr.Clone(), cfg.NotifyWorkers)
 	}
 	// Redirects are not followed: Alipay wants "success" from notify_url
 	// itself, and a redirect (to https, to a login page) would turn the
@@ -125,6 +127,16 @@ func (cfg *Config) validateNotify() error {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	cfg.HTTPClient = &hc
 	return nil
+}
+
+// notifyTransport keeps up to workers idle connections per host in tr's
+// pool, one for each delivery that can be under way to a merchant: with
+// net/http's default of 2, every delivery beyond the second of a burst
+// dials anew and leaves a socket in TIME_WAIT.
+func notifyTransport(tr *http.Transport, workers int) *http.Transport {
+	tr.MaxIdleConnsPerHost = max(workers, DefaultNotifyWorkers)
+	tr.MaxIdleConns = max(tr.MaxIdleConns, tr.MaxIdleConnsPerHost)
+	return tr
 }
 
 // scaled returns d multiplied by the time scale.

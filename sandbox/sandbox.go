@@ -78,8 +78,9 @@ type Config struct {
 	NotifyTable NotifyTable
 
 	// HTTPClient delivers notifies; its CheckRedirect is replaced, as
-	// redirects are never followed. Default: a client on
-	// http.DefaultTransport.
+	// redirects are never followed. Default: a client on a copy of
+	// http.DefaultTransport that keeps NotifyWorkers idle connections per
+	// host.
 	HTTPClient *http.Client
 
 	// ControlToken, when set, is required by the control API under

@@ -69,7 +69,7 @@ func newTestServer(t testing.TB, cfg Config) *TestServer {
 		ts.mu.Unlock()
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Transport: loopbackTransport()}
+		cfg.HTTPClient = &http.Client{Transport: notifyTransport(loopbackTransport(), cfg.NotifyWorkers)}
 	}
 	sb, err := New(cfg)
 	if err != nil {
