@@ -93,6 +93,13 @@
 //	GET    /sandbox/api/faults/injections
 //	GET    /sandbox/api/faults/{id}
 //	DELETE /sandbox/api/faults/{id}
+//	GET    /sandbox/api/notifications?app_id=&out_trade_no=
+//	GET    /sandbox/api/notifications/{notify_id}
+//	POST   /sandbox/api/notifications/{notify_id}/resend
+//	POST   /sandbox/api/notifications/deliver-due
+//	GET    /sandbox/api/notify-faults
+//	POST   /sandbox/api/notify-faults                 {"out_trade_no": …, "duplicate": 2, "delay": "30s"}
+//	DELETE /sandbox/api/notify-faults?app_id=&out_trade_no=
 //
 // app_id may be left out while the sandbox has one app. Amounts are
 // strings ("12.34"), times RFC 3339 in Beijing time; errors are
