@@ -97,6 +97,7 @@ loopback address.`)
 	alipayKeyPath := f.String("alipay-private-key", "", "sign as Alipay with the private key in `FILE` (PEM or base64) instead of the data directory's alipay_private_key.pem")
 	timeScale := f.Float64("time-scale", 1, "compress the notifier's waits by the factor `F`: 0.001 turns Alipay's 25 hours of notify retries into 90 seconds")
 	certMode := f.Bool("cert-mode", false, "certificate mode: issue the app and Alipay certificates and the root bundle, and require their SNs")
+	baseURL := f.String("base-url", "", "the sandbox's public `URL` in QR codes and cashier links, such as http://192.168.1.5:8090 for a phone on the same network (default: the host each request names)")
 	controlToken := f.String("control-token", "", "require `TOKEN` on the control API and the dashboard (default: $"+controlTokenEnv+")")
 	verbose := f.Bool("v", false, "log every gateway call")
 	if code, done := f.parse(s, args); done {
@@ -172,7 +173,7 @@ loopback address.`)
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(s.stderr, &slog.HandlerOptions{Level: level}))
-	sb, err := sandbox.New(sandbox.Config{DataDir: dir, AlipayPrivateKey: alipayKey, Logger: logger, TimeScale: *timeScale, ControlToken: token})
+	sb, err := sandbox.New(sandbox.Config{DataDir: dir, AlipayPrivateKey: alipayKey, Logger: logger, TimeScale: *timeScale, ControlToken: token, BaseURL: *baseURL})
 	if err != nil {
 		return fail("%v", err)
 	}

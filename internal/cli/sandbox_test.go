@@ -290,6 +290,7 @@ func TestSandboxCommandBadFlags(t *testing.T) {
 		{"public key as Alipay key", []string{"--alipay-private-key", keyPath("alipay_public.pem")}, 1, "--alipay-private-key:"},
 		{"time scale", []string{"--time-scale", "0"}, 2, "--time-scale 0"},
 		{"empty data dir", []string{"--data-dir", ""}, 2, "--data-dir must not be empty"},
+		{"bad base URL", []string{"--base-url", "ftp://x"}, 1, "BaseURL"},
 		{"bad address", []string{"--addr", "127.0.0.1:99999"}, 1, "--addr"},
 		{"positional argument", []string{"now"}, 2, `unexpected argument "now"`},
 	}
