@@ -48,9 +48,7 @@ func TestControlAPINotifications(t *testing.T) {
 	t.Parallel()
 	e := newNotifyEnv(t, Config{}, failThenAck)
 	e.pay("CN_1", 1234)
-	if n := e.deliverAPI(); n != 1 {
-		t.Fatalf("deliver-due made %d attempts, want 1", n)
-	}
+	e.deliverAPI()
 
 	ns := e.notifications("")
 	if len(ns) != 1 {
@@ -105,9 +103,7 @@ func TestControlAPINotifications(t *testing.T) {
 	if got, _ := a.json["notification"].(map[string]any); a.status != 202 || got["notify_id"] != id {
 		t.Fatalf("resend: %d %s", a.status, a.body)
 	}
-	if n := e.deliverAPI(); n != 1 {
-		t.Fatalf("deliver-due after a resend made %d attempts", n)
-	}
+	e.deliverAPI()
 	n = e.notifications("?out_trade_no=CN_1")[0]
 	as = n["attempts"].([]any)
 	a1 := as[len(as)-1].(map[string]any)
@@ -115,10 +111,12 @@ func TestControlAPINotifications(t *testing.T) {
 		t.Fatalf("after the resend: %v", n)
 	}
 
-	// Retries come due with the clock.
-	e.pay("CN_2", 100) // acknowledged at once
-	if n := e.deliverAPI(); n != 1 {
-		t.Fatalf("deliver-due made %d attempts for CN_2", n)
+	// deliver-due waits for what a payment made due (a worker may have
+	// delivered it already: attempts_made may be 0).
+	e.pay("CN_2", 100)
+	e.deliverAPI()
+	if got := e.notifications("?out_trade_no=CN_2"); len(got) != 1 || len(got[0]["attempts"].([]any)) != 1 || got[0]["state"] != "acknowledged" {
+		t.Fatalf("CN_2: %v", got)
 	}
 	if got := e.notifications(""); len(got) != 2 {
 		t.Fatalf("%d notifications", len(got))

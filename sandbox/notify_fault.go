@@ -116,6 +116,7 @@ func (s *Sandbox) SetNotifyFault(scope NotifyScope, f NotifyFault) error {
 	n := s.notifier
 	n.mu.Lock()
 	n.faults[scope] = f
+	n.changedLocked()
 	n.mu.Unlock()
 	return nil
 }
@@ -128,6 +129,7 @@ func (s *Sandbox) ClearNotifyFault(scope NotifyScope) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.faults, scope)
+	n.changedLocked()
 	for key := range n.held {
 		if key.appID == scope.AppID && (scope.OutTradeNo == "" || key.outTradeNo == scope.OutTradeNo) &&
 			n.faultLocked(key).Reorder == 0 {
