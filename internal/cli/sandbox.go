@@ -62,6 +62,7 @@ func runSandbox(ctx context.Context, s *streams, args []string) int {
 	f := newFlagSet("zhifu sandbox", `
 Usage: zhifu sandbox [--addr 127.0.0.1:8090] [--data-dir DIR] [--cert-mode]
                      [--app-id ID --app-public-key FILE] [--alipay-private-key FILE]
+                     [--control-token TOKEN] [--base-url URL] [--time-scale F] [-v]
 
 Runs a local emulator of Alipay's open-platform gateway (gateway.do) with its
 cashier pages: any Alipay SDK works against it with nothing changed but the
@@ -73,10 +74,10 @@ On first start it creates an app in the data directory and writes
   alipay_private_key.pem  the sandbox's "Alipay" key (mode 0600), which signs responses and notifies
   alipay_public_key.pem   its public key: configure it in your SDK as Alipay's public key
   app.json                {"app_id": ..., "gateway": ...}
-  sandbox-state.json      the apps, trades and refunds, saved as they change
-and reuses them on every later start, so that trades survive a restart. With
---cert-mode it also issues, from its own root CA, the files of certificate mode
-(公钥证书模式): appCertPublicKey_<app id>.crt, alipayCertPublicKey_RSA2.crt and
+  sandbox-state.json      apps, trades, refunds, pending notifies and faults, saved as they change
+and reuses them on every later start, so that trades and pending notifies
+survive a restart. With --cert-mode it also issues, from its own root CA, the
+files of certificate mode (公钥证书模式): appCertPublicKey_<app id>.crt, alipayCertPublicKey_RSA2.crt and
 alipayRootCert.crt; requests must then carry app_cert_sn and alipay_root_cert_sn,
 and responses carry alipay_cert_sn.
 
