@@ -16,7 +16,7 @@ func (s *Sandbox) routeCashier(mux *http.ServeMux) {
 	mux.HandleFunc("POST /cashier/{token}/pay", s.serveCashierPay)
 	mux.HandleFunc("POST /cashier/{token}/fail", s.serveCashierFail)
 	mux.HandleFunc("POST /cashier/{token}/cancel", s.serveCashierCancel)
-	mux.HandleFunc("GET /qr/{token}", s.serveScan)
+	mux.HandleFunc("GET /qr/{token}", s.serveQR) // the scan page, or its code's image (qr.go)
 }
 
 // openCheckout opens the checkout of the request's token: the trade is

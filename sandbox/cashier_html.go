@@ -34,6 +34,7 @@ type pageView struct {
 	Amount     string // "¥12.34"
 	Actions    string // the URL the page's forms post under: /cashier/{token}
 	QRURL      string // the scan page of the checkout
+	QRImage    string // the path of the image of QRURL's QR code
 	CashierURL string
 	Buyer      string
 	Balance    string
@@ -50,6 +51,7 @@ func (s *Sandbox) view(r *http.Request, token string, t TradeSnapshot, now time.
 		Amount:     "¥" + t.TotalAmount.String(),
 		Actions:    base + "/cashier/" + token,
 		QRURL:      base + "/qr/" + token,
+		QRImage:    "/qr/" + token + qrSuffix, // relative: the page's own origin, as its CSP allows
 		CashierURL: base + "/cashier/" + token,
 		Buyer:      sandboxBuyerAccount,
 		Balance:    sandboxBuyerBalance,
@@ -79,7 +81,7 @@ func render(w http.ResponseWriter, status int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html;charset=utf-8")
 	// The pages post to themselves only; no other site may frame them.
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action *; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	if err := pageTemplates.ExecuteTemplate(w, name, data); err != nil {
 		panic("sandbox: rendering " + name + ": " + err.Error())

@@ -38,11 +38,9 @@ func (s *Sandbox) routeControl(mux *http.ServeMux) error {
 	return nil
 }
 
-// routeControlAPI adds the control API's routes to api.
-//
-// Notify faults are not here yet: after the notifier merge, routes
-// /sandbox/api/notify-faults call Sandbox.SetNotifyFault,
-// NotifyFaults and ClearNotifyFault, beside these.
+// routeControlAPI adds the control API's routes to api: those of apps,
+// trades, the clock and API faults here, those of notifies and notify
+// faults in control_api_notify.go.
 func (s *Sandbox) routeControlAPI(api *http.ServeMux) {
 	api.HandleFunc("GET /sandbox/api/apps", s.apiApps)
 	api.HandleFunc("GET /sandbox/api/trades", s.apiTrades)
@@ -58,6 +56,7 @@ func (s *Sandbox) routeControlAPI(api *http.ServeMux) {
 	api.HandleFunc("GET /sandbox/api/faults/injections", s.apiInjections)
 	api.HandleFunc("GET /sandbox/api/faults/{id}", s.apiFault)
 	api.HandleFunc("DELETE /sandbox/api/faults/{id}", s.apiClearFault)
+	s.routeNotifyAPI(api)
 }
 
 // apiError is a control API failure.

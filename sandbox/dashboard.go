@@ -43,6 +43,10 @@ var dashboardTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"trade": func(appID, outTradeNo string) string {
 		return "/sandbox/trades/" + url.PathEscape(appID) + "/" + url.PathEscape(outTradeNo)
 	},
+	"nfault": describeNotifyFault,
+	"ms": func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
+	},
 }).ParseFS(dashboardFiles, "dashboard/dashboard.html"))
 
 // dashboardCookie holds, with Config.ControlToken, proof that the browser
@@ -79,6 +83,9 @@ func (s *Sandbox) routeDashboard(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sandbox/faults", s.guardPage(s.serveFaults))
 	mux.HandleFunc("POST /sandbox/faults", s.guardForm(s.serveAddFault))
 	mux.HandleFunc("POST /sandbox/faults/{id}/delete", s.guardForm(s.serveDeleteFault))
+	mux.HandleFunc("POST /sandbox/notifications/{notify_id}/resend", s.guardForm(s.serveResendForm))
+	mux.HandleFunc("POST /sandbox/notify-faults", s.guardForm(s.serveAddNotifyFault))
+	mux.HandleFunc("POST /sandbox/notify-faults/delete", s.guardForm(s.serveDeleteNotifyFault))
 	mux.HandleFunc("/sandbox/", s.guardPage(func(w http.ResponseWriter, r *http.Request) {
 		s.renderDashboard(w, http.StatusNotFound, "message", page{Title: "未找到 Not found", Error: "没有这个页面 No such page: " + r.URL.Path})
 	}))
@@ -223,6 +230,8 @@ var doneMessages = map[string]string{
 	"advance":       "时钟已拨快 Clock advanced.",
 	"fault_added":   "已添加故障 Fault added.",
 	"fault_removed": "已移除故障 Fault removed.",
+	"resent":        "已重发通知 Notify resent.",
+	"resend_late":   "已重发通知，商户尚未应答 Notify resent; the merchant has not answered yet: reload to see the attempt.",
 }
 
 // newPage returns a page with the message of the done parameter.
@@ -248,7 +257,7 @@ func (s *Sandbox) serveOverview(w http.ResponseWriter, r *http.Request) {
 	s.renderDashboard(w, http.StatusOK, "overview", newPage(r, "概览 Overview", struct {
 		Apps   []appView
 		Faults int
-	}{apps, len(s.Faults())}))
+	}{apps, len(s.Faults()) + len(s.NotifyFaults())}))
 }
 
 // tradesView is the data of the trades page.
@@ -288,7 +297,7 @@ func (s *Sandbox) renderTrade(w http.ResponseWriter, r *http.Request, status int
 		s.renderDashboard(w, http.StatusNotFound, "message", page{Title: "未找到 Not found", Error: tradeNotFound(appID, no).message})
 		return
 	}
-	p := newPage(r, "交易 Trade "+no, t)
+	p := newPage(r, "交易 Trade "+no, s.tradeView(t))
 	p.Error = errText
 	if errText != "" {
 		p.Done = ""
@@ -346,6 +355,9 @@ type faultsView struct {
 	Faults     []Fault
 	Injections []FaultInjection
 	Form       faultRequest // the form as sent, when it was refused
+
+	NotifyFaults []ScopedNotifyFault
+	NotifyForm   apiNotifyFault // the notify fault form as sent, when it was refused
 }
 
 // apiMethods returns the gateway methods that take API faults, sorted.
@@ -363,7 +375,8 @@ func (s *Sandbox) apiMethods() []string {
 func (s *Sandbox) faultsView(form faultRequest) faultsView {
 	ins := s.FaultInjections()
 	slices.Reverse(ins) // newest first
-	return faultsView{Apps: s.Apps(), Kinds: FaultKinds(), Methods: s.apiMethods(), Faults: s.Faults(), Injections: ins, Form: form}
+	return faultsView{Apps: s.Apps(), Kinds: FaultKinds(), Methods: s.apiMethods(), Faults: s.Faults(), Injections: ins, Form: form,
+		NotifyFaults: s.NotifyFaults()}
 }
 
 func (s *Sandbox) serveFaults(w http.ResponseWriter, r *http.Request) {

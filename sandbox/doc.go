@@ -7,8 +7,10 @@
 //
 // It is not Alipay. It holds no money and no real buyers: one sandbox buyer
 // pays every trade. State lives in memory, or with [Config.DataDir] in a
-// file that survives restarts. GBK requests, app pay order strings and the v3 REST
-// API are out of scope. Where Alipay's real behaviour is unconfirmed the
+// file that survives restarts: apps, trades, refunds, notifies not yet
+// acknowledged (resumed on their schedule), faults and the clock's
+// advance, not the record of past attempts. GBK requests, app pay order
+// strings and the v3 REST API are out of scope. Where Alipay's real behaviour is unconfirmed the
 // code says so next to the choice it made.
 //
 // # The gateway
@@ -48,6 +50,12 @@
 // alipay.trade.query answers ACQ.TRADE_NOT_EXIST. Unpaid trades close at
 // their deadline on the sandbox clock, which runs with the wall clock and
 // jumps forward with [Sandbox.Advance].
+//
+// The cashier (/cashier/{token}) and the scan page of a precreate QR code
+// (/qr/{token}) show a real QR code of the scan page, drawn at
+// /qr/{token}.png: with [Config.BaseURL] set to an address a phone
+// reaches, a phone on the same network scans it and pays. Drawing the
+// code does not open the checkout; opening the scan page does.
 //
 // # Async notifies
 //
@@ -93,15 +101,30 @@
 //	GET    /sandbox/api/faults/injections
 //	GET    /sandbox/api/faults/{id}
 //	DELETE /sandbox/api/faults/{id}
+//	GET    /sandbox/api/notifications?app_id=&out_trade_no=
+//	GET    /sandbox/api/notifications/{notify_id}
+//	POST   /sandbox/api/notifications/{notify_id}/resend
+//	POST   /sandbox/api/notifications/deliver-due
+//	GET    /sandbox/api/notify-faults
+//	POST   /sandbox/api/notify-faults                 {"out_trade_no": …, "duplicate": 2, "delay": "30s"}
+//	DELETE /sandbox/api/notify-faults?app_id=&out_trade_no=
 //
 // app_id may be left out while the sandbox has one app. Amounts are
 // strings ("12.34"), times RFC 3339 in Beijing time; errors are
 // {"error": {"code": "trade_not_found", "message": …}} with a fitting HTTP
 // status (400 naming the field, 401, 403, 404, 405, 409 for a trade whose
-// state refuses the operation, 413, 415). /sandbox/ is a dashboard for a
-// person, in Chinese and English, that works without JavaScript: apps
-// (never a key), trades, a trade's refunds, faults, and buttons to pay,
-// close, finish and advance the clock.
+// state refuses the operation, 413, 415, 503 once stopped). A
+// notification lists its attempts (time, attempt number, HTTP status,
+// body, latency, error, the fault applied); resend delivers one again
+// now; deliver-due fires what is due on the sandbox clock and answers once
+// those deliveries are recorded. A notify fault is flat JSON: app_id,
+// out_trade_no (none: the whole app) and the fields of [NotifyFault] by
+// their JSON names, delay as a Go duration. /sandbox/ is a dashboard for
+// a person, in Chinese and English, that works without JavaScript: apps
+// (never a key), trades, a trade's refunds and its notifies with every
+// attempt (the merchant's answer shown as text), API and notify faults
+// with forms to set and clear them, and buttons to pay, close, finish,
+// resend a notify and advance the clock.
 //
 // Both can pay and break anything. Without [Config.ControlToken] they
 // answer only requests addressed to a loopback host; cross-origin browser

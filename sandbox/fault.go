@@ -91,8 +91,9 @@ const (
 )
 
 // Fault is an API fault: what goes wrong with the calls of an app, or of
-// one of its trades, to one method or all of them. Faults live in memory
-// only: they are not saved in Config.DataDir, and a restart clears them.
+// one of its trades, to one method or all of them. With Config.DataDir
+// the active faults are saved and survive a restart (their injection
+// record does not).
 type Fault struct {
 	// ID names the fault; SetFault assigns it ("f1", "f2", …).
 	ID string
@@ -192,6 +193,7 @@ func (s *Sandbox) SetFault(f Fault) (Fault, error) {
 	f.Remaining = f.Count
 	f.Created = s.clock.now()
 	fs.active = append(fs.active, &f)
+	s.stateChanged()
 	s.log.Info("sandbox: fault set", "id", f.ID, "kind", f.Kind, "app_id", f.AppID, "out_trade_no", f.OutTradeNo, "method", f.Method, "count", f.Count)
 	return f, nil
 }
@@ -278,6 +280,9 @@ func (s *Sandbox) ClearFaults(ids ...string) int {
 	} else {
 		fs.active = slices.DeleteFunc(fs.active, func(f *Fault) bool { return slices.Contains(ids, f.ID) })
 	}
+	if n != len(fs.active) {
+		s.stateChanged()
+	}
 	return n - len(fs.active)
 }
 
@@ -303,6 +308,7 @@ func (s *Sandbox) record(f Fault, outTradeNo, method, action string) {
 	}
 	fs.log = append(fs.log, in)
 	fs.mu.Unlock()
+	s.stateChanged() // the fault's Remaining may have changed
 	s.log.Info("sandbox: fault injected", "id", f.ID, "kind", f.Kind, "app_id", f.AppID, "out_trade_no", outTradeNo, "method", method, "action", action)
 }
 

@@ -122,6 +122,11 @@ type notifier struct {
 	ready    []*lane       // lanes with a due delivery and no worker
 	pending  int           // deliveries due or under way
 	idle     chan struct{} // closed when pending falls to 0; nil while 0
+
+	// onChange is told, under mu, of every change worth saving (a notify
+	// made or settled, a delivery scheduled, a fault set); it must not
+	// block. Set before start; nil: nobody listens.
+	onChange func()
 }
 
 // notification is a Notification with its scheduling state.
@@ -130,6 +135,7 @@ type notification struct {
 	key   tradeKey
 	retry int         // scheduled deliveries made
 	timer *clockTimer // of the next scheduled delivery, while waiting
+	next  *job        // the next scheduled delivery, until a worker takes it
 }
 
 // job is one delivery to make: scheduled (the retry schedule) or manual.
@@ -238,6 +244,7 @@ func (n *notifier) handle(ev Event) {
 	}
 	n.all = append(n.all, nt)
 	n.byID[id] = nt
+	n.changedLocked()
 	if f := n.faultLocked(nt.key); f.Reorder >= 2 {
 		nt.State = NotifyHeld
 		n.held[nt.key] = append(n.held[nt.key], nt)
@@ -249,8 +256,16 @@ func (n *notifier) handle(ev Event) {
 	n.scheduleLocked(&job{n: nt, due: now}, now)
 }
 
+// changedLocked tells onChange that the notifier's state changed.
+func (n *notifier) changedLocked() {
+	if n.onChange != nil {
+		n.onChange()
+	}
+}
+
 // releaseLocked starts the notifies held for a trade, newest first.
 func (n *notifier) releaseLocked(key tradeKey) {
+	n.changedLocked()
 	hs := n.held[key]
 	delete(n.held, key)
 	now := n.clock.now()
@@ -264,6 +279,7 @@ func (n *notifier) releaseLocked(key tradeKey) {
 func (n *notifier) scheduleLocked(j *job, at time.Time) {
 	if !j.manual {
 		j.n.NextAttemptAt = at
+		j.n.next = j
 	}
 	if !at.After(n.clock.now()) {
 		n.dueLocked(j)

@@ -92,6 +92,7 @@ func (n *notifier) planLocked(j *job) (d delivery, ok bool) {
 	nt.Attempts++
 	if !j.manual {
 		nt.NextAttemptAt = time.Time{}
+		nt.next = nil
 	}
 	signType := alipay.SignTypeRSA2
 	if app := n.apps.get(nt.AppID); app != nil {
@@ -200,12 +201,13 @@ func (n *notifier) post(a *NotifyAttempt) {
 func (n *notifier) finishLocked(j *job, sent []NotifyAttempt) {
 	nt := j.n
 	n.attempts[nt.key] = append(n.attempts[nt.key], sent...)
+	n.changedLocked()
 	for _, a := range sent {
 		n.log.Debug("sandbox: notify", "notify_id", a.NotifyID, "attempt", a.Attempt, "copy", a.Copy,
 			"status", a.StatusCode, "acknowledged", a.Acknowledged, "error", a.Error)
 		if a.Acknowledged {
 			nt.State = NotifyAcknowledged
-			nt.NextAttemptAt = time.Time{}
+			nt.NextAttemptAt, nt.next = time.Time{}, nil
 			if nt.timer != nil {
 				n.clock.stop(nt.timer)
 				nt.timer = nil

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"cmp"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -66,22 +65,30 @@ type NotifyFault struct {
 // IsZero reports whether f is no fault.
 func (f NotifyFault) IsZero() bool { return f == NotifyFault{} }
 
-// check validates f.
+// check validates f. A refusal is a *FaultFieldError naming the field by
+// its JSON name.
 func (f NotifyFault) check() error {
+	bad := func(field, format string, a ...any) error {
+		return &FaultFieldError{field, fmt.Sprintf(format, a...)}
+	}
 	switch {
 	case f.Duplicate < 0 || f.Duplicate > maxDuplicates:
-		return fmt.Errorf("sandbox: NotifyFault.Duplicate %d is not within 0 to %d", f.Duplicate, maxDuplicates)
+		return bad("duplicate", "%d is not within 0 to %d", f.Duplicate, maxDuplicates)
 	case f.Concurrent && f.Duplicate == 0:
-		return errors.New("sandbox: NotifyFault.Concurrent needs Duplicate")
-	case f.Delay < 0:
-		return errors.New("sandbox: NotifyFault.Delay is negative")
+		return bad("concurrent", "needs duplicate: the copies are what is sent concurrently")
+	case f.Delay < 0 || f.Delay > MaxNotifyFaultDelay:
+		return bad("delay", "%v is not within 0 to %v", f.Delay, MaxNotifyFaultDelay)
 	case f.DropFirst < 0:
-		return errors.New("sandbox: NotifyFault.DropFirst is negative")
+		return bad("drop_first", "is negative")
 	case f.Reorder < 0 || f.Reorder == 1:
-		return fmt.Errorf("sandbox: NotifyFault.Reorder %d: hold at least 2 notifies, or 0", f.Reorder)
+		return bad("reorder", "%d: hold at least 2 notifies, or 0", f.Reorder)
 	}
 	return nil
 }
+
+// MaxNotifyFaultDelay bounds NotifyFault.Delay: longer than Alipay's whole
+// retry schedule.
+const MaxNotifyFaultDelay = 48 * time.Hour
 
 // maxDuplicates bounds NotifyFault.Duplicate, and so the goroutines of
 // concurrent copies.
@@ -109,6 +116,7 @@ func (s *Sandbox) SetNotifyFault(scope NotifyScope, f NotifyFault) error {
 	n := s.notifier
 	n.mu.Lock()
 	n.faults[scope] = f
+	n.changedLocked()
 	n.mu.Unlock()
 	return nil
 }
@@ -121,6 +129,7 @@ func (s *Sandbox) ClearNotifyFault(scope NotifyScope) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.faults, scope)
+	n.changedLocked()
 	for key := range n.held {
 		if key.appID == scope.AppID && (scope.OutTradeNo == "" || key.outTradeNo == scope.OutTradeNo) &&
 			n.faultLocked(key).Reorder == 0 {

@@ -21,7 +21,8 @@ import (
 // Files of Config.DataDir.
 const (
 	// StateFileName is the file in Config.DataDir that holds the apps,
-	// trades, refunds and open checkouts, as versioned JSON.
+	// trades, refunds and open checkouts, the notifies still to deliver,
+	// the faults and the advance of the clock, as versioned JSON.
 	StateFileName = "sandbox-state.json"
 	// AlipayKeyFileName is the file in Config.DataDir that holds the
 	// sandbox's Alipay private key (PKCS#8 PEM, mode 0600) when
@@ -30,8 +31,16 @@ const (
 )
 
 // stateVersion is the version of the state file this code writes. A file
-// of another version is refused, never silently misread.
-const stateVersion = 1
+// of another version is refused, never silently misread, except version 1,
+// which is read as a version 2 without notifies, faults or clock advance
+// (what version 2 added; see persist_notify.go). Version 2 is a new
+// number, not optional fields of version 1, because zhifu releases that
+// read version 1 refuse unknown fields as corruption and would move the
+// file aside; a version they do not know they leave in place.
+const (
+	stateVersion   = 2
+	stateVersionV1 = 1
+)
 
 // saveDelay is how long the saver gathers changes before it writes them:
 // a burst of calls is one write, and no change waits longer than this.
@@ -47,6 +56,13 @@ type stateFile struct {
 	Apps      []stateApp      `json:"apps"`
 	Trades    []stateTrade    `json:"trades"`
 	Checkouts []stateCheckout `json:"checkouts"`
+
+	// Since version 2 (persist_notify.go).
+	ClockAdvance  string              `json:"clock_advance,omitempty"` // a time.Duration, as "15m0s"
+	FaultSeq      uint64              `json:"fault_seq,omitempty"`
+	Faults        []stateFault        `json:"faults,omitempty"`
+	NotifyFaults  []apiNotifyFault    `json:"notify_faults,omitempty"`
+	Notifications []stateNotification `json:"notifications,omitempty"`
 }
 
 type stateApp struct {
@@ -341,6 +357,10 @@ func (s *Sandbox) snapshotState() (stateFile, error) {
 	}
 	s.store.mu.Unlock()
 
+	if err := s.snapshotNotify(&st); err != nil {
+		return stateFile{}, err
+	}
+
 	// Maps have no order: sort, so that equal states are equal bytes.
 	sortBy(st.Apps, func(a stateApp) string { return a.AppID })
 	sortBy(st.Trades, func(t stateTrade) string { return t.TradeNo })
@@ -388,8 +408,8 @@ func (s *Sandbox) loadState(data []byte) error {
 	if head.Version == 0 {
 		return errors.New("no version: not a sandbox state file")
 	}
-	if head.Version != stateVersion {
-		return fmt.Errorf("%w %d (this zhifu reads version %d)", errStateVersion, head.Version, stateVersion)
+	if head.Version != stateVersion && head.Version != stateVersionV1 {
+		return fmt.Errorf("%w %d (this zhifu reads versions %d and %d)", errStateVersion, head.Version, stateVersionV1, stateVersion)
 	}
 	var st stateFile
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -466,7 +486,7 @@ func (s *Sandbox) loadState(data []byte) error {
 		st0.checkouts[sc.Token] = ck
 		st0.checkoutOf[key] = ck
 	}
-	return nil
+	return s.loadNotify(&st)
 }
 
 // sortBy sorts xs by key.

@@ -190,7 +190,7 @@ func TestPersistSavesWithoutStop(t *testing.T) {
 		t.Fatal("the change was not saved")
 	}
 	b, err := os.ReadFile(filepath.Join(dir, StateFileName))
-	if err != nil || !strings.Contains(string(b), `"app_id": "2021000000000077"`) || !strings.Contains(string(b), `"version": 1`) {
+	if err != nil || !strings.Contains(string(b), `"app_id": "2021000000000077"`) || !strings.Contains(string(b), `"version": 2`) {
 		t.Errorf("state file %s (%v)", b, err)
 	}
 }

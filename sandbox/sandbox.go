@@ -38,10 +38,13 @@ type Config struct {
 	AlipayPrivateKey *rsa.PrivateKey
 
 	// DataDir, when set, keeps the sandbox's state across restarts: New
-	// loads the apps, trades, refunds and open checkouts saved in
+	// loads the apps, trades, refunds and open checkouts, the notifies not
+	// yet acknowledged (resumed on their retry schedule), the API and
+	// notify faults and the clock's advance saved in
 	// DataDir/sandbox-state.json (StateFileName), and every change is
-	// written back there soon after it happens and by Stop. Default: the
-	// state lives in memory only.
+	// written back there soon after it happens and by Stop. Notify
+	// attempts and fault injections already made are not kept. Default:
+	// the state lives in memory only.
 	DataDir string
 
 	// Logger receives a line per gateway call (debug) and every recovered
@@ -178,6 +181,7 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, err
 	}
 	s.store.onChange = s.stateChanged
+	s.notifier.onChange = s.stateChanged
 	if err := s.openDataDir(); err != nil {
 		return nil, err
 	}
@@ -222,7 +226,10 @@ func (s *Sandbox) Now() time.Time { return s.clock.now() }
 // (trades whose time to pay runs out are closed; notify retries are
 // queued; see DeliverDue to wait for their deliveries). A negative d is
 // ignored: the clock never goes back.
-func (s *Sandbox) Advance(d time.Duration) { s.clock.advance(d) }
+func (s *Sandbox) Advance(d time.Duration) {
+	s.clock.advance(d)
+	s.stateChanged() // the advance is saved with Config.DataDir
+}
 
 // baseURL returns the public base URL for links in the answer to r.
 func (s *Sandbox) baseURL(r *http.Request) string {

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -23,10 +24,13 @@ const (
 	exitUsage = 2
 )
 
-// streams are the standard streams a command reads and writes.
+// streams are the standard streams a command reads and writes, and the
+// environment it reads.
 type streams struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// getenv reads an environment variable: os.Getenv, or a test's own.
+	getenv func(key string) string
 }
 
 // command is a zhifu subcommand (sign) or a group of them (keys).
@@ -55,8 +59,13 @@ func commands() []*command {
 // and returns the process exit code: 0 on success, 1 when the command
 // failed, 2 on a usage error.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return mainEnv(ctx, args, os.Getenv, stdin, stdout, stderr)
+}
+
+// mainEnv is Main reading the environment through getenv.
+func mainEnv(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := &command{name: "zhifu", sub: commands()}
-	return root.dispatch(ctx, &streams{stdin, stdout, stderr}, "zhifu", args)
+	return root.dispatch(ctx, &streams{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, "zhifu", args)
 }
 
 // dispatch runs c, named path on the command line, with args.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"zhifu/alipay"
@@ -61,6 +62,7 @@ func runSandbox(ctx context.Context, s *streams, args []string) int {
 	f := newFlagSet("zhifu sandbox", `
 Usage: zhifu sandbox [--addr 127.0.0.1:8090] [--data-dir DIR] [--cert-mode]
                      [--app-id ID --app-public-key FILE] [--alipay-private-key FILE]
+                     [--control-token TOKEN] [--base-url URL] [--time-scale F] [-v]
 
 Runs a local emulator of Alipay's open-platform gateway (gateway.do) with its
 cashier pages: any Alipay SDK works against it with nothing changed but the
@@ -72,16 +74,23 @@ On first start it creates an app in the data directory and writes
   alipay_private_key.pem  the sandbox's "Alipay" key (mode 0600), which signs responses and notifies
   alipay_public_key.pem   its public key: configure it in your SDK as Alipay's public key
   app.json                {"app_id": ..., "gateway": ...}
-  sandbox-state.json      the apps, trades and refunds, saved as they change
-and reuses them on every later start, so that trades survive a restart. With
---cert-mode it also issues, from its own root CA, the files of certificate mode
-(公钥证书模式): appCertPublicKey_<app id>.crt, alipayCertPublicKey_RSA2.crt and
+  sandbox-state.json      apps, trades, refunds, pending notifies and faults, saved as they change
+and reuses them on every later start, so that trades and pending notifies
+survive a restart. With --cert-mode it also issues, from its own root CA, the
+files of certificate mode (公钥证书模式): appCertPublicKey_<app id>.crt, alipayCertPublicKey_RSA2.crt and
 alipayRootCert.crt; requests must then carry app_cert_sn and alipay_root_cert_sn,
 and responses carry alipay_cert_sn.
 
 It prints the app id, the gateway URL and the paths of the files to configure
 on stdout, logs on stderr, and runs until interrupted (Ctrl+C or SIGTERM),
-when it finishes the requests in flight and saves its state.`)
+when it finishes the requests in flight and saves its state.
+
+The control API (/sandbox/api/) and the dashboard (/sandbox/) can pay, close
+and break anything. Without a control token they answer only requests
+addressed to localhost; with --control-token (or the environment variable
+`+controlTokenEnv+`) they require it: the header "Authorization: Bearer TOKEN"
+for the API, a login page for the dashboard. Set one whenever --addr is not a
+loopback address.`)
 	addr := f.String("addr", "127.0.0.1:8090", "listen on `HOST:PORT` (port 0: any free port; the real address is printed)")
 	dataDir := f.String("data-dir", "./sandbox-data", "keep keys, certificates and state in `DIR` (created with mode 0700)")
 	appID := f.String("app-id", "", "also register your existing app `ID` (needs --app-public-key)")
@@ -89,6 +98,8 @@ when it finishes the requests in flight and saves its state.`)
 	alipayKeyPath := f.String("alipay-private-key", "", "sign as Alipay with the private key in `FILE` (PEM or base64) instead of the data directory's alipay_private_key.pem")
 	timeScale := f.Float64("time-scale", 1, "compress the notifier's waits by the factor `F`: 0.001 turns Alipay's 25 hours of notify retries into 90 seconds")
 	certMode := f.Bool("cert-mode", false, "certificate mode: issue the app and Alipay certificates and the root bundle, and require their SNs")
+	baseURL := f.String("base-url", "", "the sandbox's public `URL` in QR codes and cashier links, such as http://192.168.1.5:8090 for a phone on the same network (default: the host each request names)")
+	controlToken := f.String("control-token", "", "require `TOKEN` on the control API and the dashboard (default: $"+controlTokenEnv+")")
 	verbose := f.Bool("v", false, "log every gateway call")
 	if code, done := f.parse(s, args); done {
 		return code
@@ -106,6 +117,15 @@ when it finishes the requests in flight and saves its state.`)
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(s.stderr, "zhifu sandbox: "+format+"\n", a...)
 		return exitFail
+	}
+	token := *controlToken
+	if token == "" && s.getenv != nil {
+		token = s.getenv(controlTokenEnv)
+	}
+	if token == "" && !loopbackAddr(*addr) {
+		fmt.Fprintf(s.stderr, "zhifu sandbox: warning: --addr %s is not a loopback address and no control token is set: "+
+			"anyone who reaches it can pay, close and break trades through /sandbox/api/ (any client can claim Host: localhost). "+
+			"Set --control-token TOKEN or %s.\n", *addr, controlTokenEnv)
 	}
 
 	// Read every file named on the command line before touching the data
@@ -154,7 +174,7 @@ when it finishes the requests in flight and saves its state.`)
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(s.stderr, &slog.HandlerOptions{Level: level}))
-	sb, err := sandbox.New(sandbox.Config{DataDir: dir, AlipayPrivateKey: alipayKey, Logger: logger, TimeScale: *timeScale})
+	sb, err := sandbox.New(sandbox.Config{DataDir: dir, AlipayPrivateKey: alipayKey, Logger: logger, TimeScale: *timeScale, ControlToken: token, BaseURL: *baseURL})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -383,6 +403,26 @@ func reuseCertificates(rootPath, alipayPath string, apps []*sandboxApp, alipayKe
 	return nil
 }
 
+// controlTokenEnv is the environment variable read when --control-token
+// is not given.
+const controlTokenEnv = "ZHIFU_SANDBOX_CONTROL_TOKEN"
+
+// loopbackAddr reports whether the listen address addr (HOST:PORT) takes
+// connections from this machine only: a loopback IP or "localhost". An
+// empty host listens on every interface; any other name is assumed to
+// reach beyond the machine.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // dialAddr returns the address clients on this machine reach a listener
 // at: a wildcard host becomes the loopback address.
 func dialAddr(a net.Addr) string {
@@ -403,6 +443,7 @@ func printSandbox(w io.Writer, dir, gateway, alipayPub string, apps []*sandboxAp
 	fmt.Fprintf(w, "zhifu sandbox: an Alipay gateway on this machine (test keys, no real money)\n\n")
 	line := func(label, value string) { fmt.Fprintf(w, "  %-19s %s\n", label+":", value) }
 	line("gateway", gateway)
+	line("dashboard", strings.TrimSuffix(gateway, "/gateway.do")+"/sandbox/")
 	line("app id", own.app.AppID)
 	line("app private key", own.private)
 	line("alipay public key", alipayPub)

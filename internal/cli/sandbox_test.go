@@ -59,10 +59,18 @@ var printedLine = regexp.MustCompile(`(?m)^  ([a-z ]+):\s+(\S+)`)
 // waits until it has printed its gateway: it listens from then on.
 func startSandbox(t *testing.T, args ...string) *runningSandbox {
 	t.Helper()
+	return startSandboxEnv(t, nil, args...)
+}
+
+// startSandboxEnv is startSandbox with the environment env (nothing else
+// of the process's environment is seen).
+func startSandboxEnv(t *testing.T, env map[string]string, args ...string) *runningSandbox {
+	t.Helper()
+	getenv := func(key string) string { return env[key] }
 	ctx, cancel := context.WithCancel(context.Background())
 	rs := &runningSandbox{stdout: newNotifyBuffer(), stderr: newNotifyBuffer(), stop: cancel, exited: make(chan int, 1)}
 	go func() {
-		rs.exited <- Main(ctx, append([]string{"sandbox"}, args...), strings.NewReader(""), rs.stdout, rs.stderr)
+		rs.exited <- mainEnv(ctx, append([]string{"sandbox"}, args...), getenv, strings.NewReader(""), rs.stdout, rs.stderr)
 	}()
 	t.Cleanup(func() { rs.shutdown(t) })
 	deadline := time.After(time.Minute)
@@ -282,6 +290,7 @@ func TestSandboxCommandBadFlags(t *testing.T) {
 		{"public key as Alipay key", []string{"--alipay-private-key", keyPath("alipay_public.pem")}, 1, "--alipay-private-key:"},
 		{"time scale", []string{"--time-scale", "0"}, 2, "--time-scale 0"},
 		{"empty data dir", []string{"--data-dir", ""}, 2, "--data-dir must not be empty"},
+		{"bad base URL", []string{"--base-url", "ftp://x"}, 1, "BaseURL"},
 		{"bad address", []string{"--addr", "127.0.0.1:99999"}, 1, "--addr"},
 		{"positional argument", []string{"now"}, 2, `unexpected argument "now"`},
 	}
