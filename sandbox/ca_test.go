@@ -103,6 +103,7 @@ func certModeServer(t *testing.T) (*Sandbox, *httptest.Server, Certificates, str
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sb.Stop() })
 	appKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
