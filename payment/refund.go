@@ -131,3 +131,9 @@ func checkOutRequestNo(s string) error {
 	}
 	return checkTradeChars("out_request_no", s)
 }
+
+// Clone returns a copy of r.
+func (r *Refund) Clone() *Refund {
+	c := *r
+	return &c
+}

@@ -64,7 +64,8 @@ type Store interface {
 	// ApplyTransition stores t.Order as the order's new state if the
 	// stored version still equals t.Order.Version (compare-and-set), and in
 	// the same transaction appends t.Events and settles t.Refund. On
-	// success it increments t.Order.Version and sets t.Order.UpdatedAt.
+	// success it increments t.Order.Version and sets t.Order.UpdatedAt
+	// (and t.Refund.UpdatedAt) to t.At, or the store's clock.
 	// A moved version is ErrConflict, and then nothing is stored: no
 	// event, no refund change. An unknown order is ErrNotFound.
 	//
@@ -97,8 +98,9 @@ type Store interface {
 	// events appended to the order's log, for a refund whose outcome does
 	// not change the order (a failure, an unknown outcome). A refund that
 	// is already final (succeeded or failed) is ErrConflict; an unknown one
-	// ErrNotFound. It sets r.UpdatedAt. A refund that succeeded changes the
-	// order too: settle it with ApplyTransition.
+	// ErrNotFound. It sets r.UpdatedAt to r.SettledAt, or the store's clock
+	// when that is zero. A refund that succeeded changes the order too:
+	// settle it with ApplyTransition.
 	SettleRefund(ctx context.Context, r *Refund, events ...OrderEvent) error
 
 	// GetRefund returns the refund with the id, or ErrNotFound.
@@ -150,6 +152,9 @@ type Transition struct {
 	// FundChange and SettledAt are stored in the same transaction, as by
 	// SettleRefund (a final refund is ErrConflict, and nothing is stored).
 	Refund *Refund
+	// At is when the change happened, stored as the order's (and the
+	// refund's) UpdatedAt; zero means the store's clock.
+	At time.Time
 }
 
 // Limits of a page.
