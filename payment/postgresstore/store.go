@@ -1,0 +1,136 @@
+// Package postgresstore is a [payment.Store] on PostgreSQL through pgx:
+// many stateless zhifu instances on one shared database.
+//
+// Every method is one transaction at READ COMMITTED. The compare-and-set
+// of an order is a conditional UPDATE on its version; the order's row is
+// the lock that serializes its events (their Seq comes from a counter on
+// the row) and its refund reservations, and it is always taken before a
+// refund's row, so that no two methods deadlock.
+//
+// # Schema
+//
+// The tables are named payment_* and live in the first schema of the
+// connection's search_path, so that they can share it with River's
+// river_* and the application's own. The migrations are the numbered
+// files in migrations/, embedded and applied by goose when the store
+// opens, under a PostgreSQL advisory lock so that instances starting
+// together migrate once.
+package postgresstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"zhifu/payment"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// MigrationsFS returns the store's migrations, the numbered SQL files that
+// Open applies.
+func MigrationsFS() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory exists
+	}
+	return sub
+}
+
+// migrationTable is the table where goose records the applied migrations.
+const migrationTable = "payment_schema_version"
+
+// Store is a [payment.Store] on a PostgreSQL database.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+var _ payment.Store = (*Store)(nil)
+
+// Open connects to the database of dsn (a URL such as
+// "postgres://user@host:5432/db?sslmode=disable" or key=value pairs, as
+// pgx reads them, including pool settings such as pool_max_conns),
+// applies the migrations it lacks and returns the store. Close the store
+// when done.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgresstore: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgresstore: connect: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgresstore: migrate: %w", err)
+	}
+	return &Store{pool: pool, now: time.Now}, nil
+}
+
+// migrate applies the migrations the database lacks, under an advisory
+// lock.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, MigrationsFS(),
+		goose.WithTableName(migrationTable), goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// Pool returns the store's connection pool, for sharing it with River's
+// pgx driver. Do not close it: Close does.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the connection pool. Calls after Close fail.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// tx runs fn in a transaction, committed if fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// stamp returns t, or the current time when t is zero, in UTC at
+// microsecond precision, as stored.
+func (s *Store) stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		t = s.now()
+	}
+	return norm(t)
+}
+
+// errorf returns the error of operation op, with the payment sentinels
+// made of driver errors.
+func errorf(op string, err error) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		err = payment.ErrNotFound
+	case errors.As(err, &pgErr) && pgErr.Code == "23505": // unique_violation
+		err = fmt.Errorf("%w: %w", payment.ErrDuplicate, err)
+	}
+	return fmt.Errorf("postgresstore: %s: %w", op, err)
+}

@@ -1,0 +1,210 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// defaultMaxBatch is the most units of work one transaction holds.
+const defaultMaxBatch = 256
+
+// errClosed is the error of a write after Close.
+var errClosed = errors.New("sqlitestore: store closed")
+
+// unit is one unit of work of the commit queue: one store method's writes.
+type unit struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error // receives the unit's outcome, once
+}
+
+// committer runs the units of work submitted by concurrent writers in
+// shared transactions (group commit). One goroutine takes the first unit
+// waiting, then every other unit waiting (up to maxBatch), runs each in a
+// savepoint of one transaction and commits once; a unit's caller learns its
+// outcome only after the commit. While a batch commits, new units queue up
+// for the next one: the more writers, the larger the batches, with no
+// delay added when there is a single writer.
+type committer struct {
+	db       *sql.DB
+	queue    chan *unit
+	maxBatch int
+
+	mu      sync.RWMutex // held for reading while sending to queue, for writing by close
+	closed  bool
+	quit    chan struct{}
+	stopped chan struct{}
+
+	commits atomic.Int64 // transactions committed, for tests and metrics
+
+	// enqueued, when not nil, receives a value after each unit is queued
+	// (a test hook).
+	enqueued chan struct{}
+}
+
+// newCommitter starts the commit queue on db.
+func newCommitter(db *sql.DB, maxBatch int) *committer {
+	c := &committer{
+		db:       db,
+		queue:    make(chan *unit, maxBatch),
+		maxBatch: maxBatch,
+		quit:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	go c.loop()
+	return c
+}
+
+// do runs fn as a unit of work and returns its outcome once its
+// transaction has committed or it was rolled back. fn runs in the queue's
+// goroutine with ctx's values but not its cancellation: once started, a
+// unit runs to its end, so that a caller going away cannot break the
+// transaction that other callers share. A ctx done before the unit starts
+// cancels it.
+func (c *committer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	u := &unit{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case c.queue <- u:
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	c.mu.RUnlock()
+	if c.enqueued != nil {
+		c.enqueued <- struct{}{}
+	}
+	// The loop answers every unit it takes, and takes every unit queued
+	// before it stops.
+	return <-u.done
+}
+
+// close stops taking new units, waits for the queued ones to finish and
+// stops the goroutine. It may be called more than once.
+func (c *committer) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		<-c.stopped
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	close(c.quit)
+	<-c.stopped
+}
+
+// loop runs batches until close, then the units still queued.
+func (c *committer) loop() {
+	defer close(c.stopped)
+	for {
+		select {
+		case u := <-c.queue:
+			c.runBatch(u)
+		case <-c.quit:
+			for {
+				select {
+				case u := <-c.queue:
+					c.runBatch(u)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// runBatch runs first and the units waiting behind it in one transaction
+// and answers each of them.
+func (c *committer) runBatch(first *unit) {
+	batch := []*unit{first}
+take:
+	for len(batch) < c.maxBatch {
+		select {
+		case u := <-c.queue:
+			batch = append(batch, u)
+		default:
+			break take
+		}
+	}
+	results := make([]error, len(batch))
+	err := c.runTx(batch, results)
+	for i, u := range batch {
+		if err != nil && results[i] == nil {
+			results[i] = err
+		}
+		u.done <- results[i]
+	}
+}
+
+// runTx runs the batch in one transaction, each unit in a savepoint, and
+// commits. It stores each unit's own failure in results and returns an
+// error that fails every unit that did not fail on its own: the batch's
+// transaction did not commit.
+func (c *committer) runTx(batch []*unit, results []error) error {
+	ctx := context.Background()
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: begin: %w", err)
+	}
+	ran := 0
+	for i, u := range batch {
+		if err := u.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := runUnit(tx, u); err != nil {
+			var fatal *fatalError
+			if errors.As(err, &fatal) {
+				tx.Rollback()
+				return fatal.err
+			}
+			results[i] = err
+			continue
+		}
+		ran++
+	}
+	if ran == 0 {
+		return tx.Rollback()
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: commit: %w", err)
+	}
+	c.commits.Add(1)
+	return nil
+}
+
+// fatalError is a failure that breaks the shared transaction.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+
+// runUnit runs u in a savepoint of tx: on failure its changes alone are
+// undone and its error returned. A failure to undo is a *fatalError.
+func runUnit(tx *sql.Tx, u *unit) error {
+	ctx := context.WithoutCancel(u.ctx)
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT unit"); err != nil {
+		return &fatalError{fmt.Errorf("sqlitestore: savepoint: %w", err)}
+	}
+	err := u.fn(ctx, tx)
+	if err != nil {
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO unit"); rerr != nil {
+			return &fatalError{fmt.Errorf("sqlitestore: rollback to savepoint: %w (after %w)", rerr, err)}
+		}
+	}
+	if _, rerr := tx.ExecContext(ctx, "RELEASE unit"); rerr != nil {
+		return &fatalError{fmt.Errorf("sqlitestore: release savepoint: %w", rerr)}
+	}
+	return err
+}
