@@ -145,10 +145,11 @@ func (c *testClock) Advance(d time.Duration) {
 
 // options change an env.
 type options struct {
-	policy   payment.PaidAfterClosePolicy
-	sellerID string // "-": none; "": the sandbox app's
-	store    func(payment.Store) payment.Store
-	notify   func(http.Handler) http.Handler
+	policy       payment.PaidAfterClosePolicy
+	queryTimeout time.Duration
+	sellerID     string // "-": none; "": the sandbox app's
+	store        func(payment.Store) payment.Store
+	notify       func(http.Handler) http.Handler
 }
 
 // env is a Service on a store, its notify and return handlers on an
@@ -195,6 +196,7 @@ func newEnv(t *testing.T, open func(*testing.T) payment.Store, opts options) *en
 		PaidAfterClosePolicy: opts.policy,
 		Logger:               slog.New(e.logs),
 		Now:                  e.clock.Now,
+		QueryTimeout:         opts.queryTimeout,
 	}
 	switch opts.sellerID {
 	case "":
