@@ -150,6 +150,7 @@ type options struct {
 	sellerID     string // "-": none; "": the sandbox app's
 	store        func(payment.Store) payment.Store
 	notify       func(http.Handler) http.Handler
+	onChange     func(context.Context, payment.Change)
 }
 
 // env is a Service on a store, its notify and return handlers on an
@@ -197,6 +198,7 @@ func newEnv(t *testing.T, open func(*testing.T) payment.Store, opts options) *en
 		Logger:               slog.New(e.logs),
 		Now:                  e.clock.Now,
 		QueryTimeout:         opts.queryTimeout,
+		OnChange:             opts.onChange,
 	}
 	switch opts.sellerID {
 	case "":
@@ -237,7 +239,8 @@ func (e *env) create(ch payment.Channel, amount alipay.Amount) *payment.Payment 
 }
 
 // open opens the cashier of a page or wap payment, as the buyer's browser
-// does, and returns the cashier's URL: the trade now exists at Alipay.
+// does (the pay URL, then the cashier it redirects to), and returns the
+// cashier's URL: the trade now exists at Alipay.
 func (e *env) open(p *payment.Payment) string {
 	e.t.Helper()
 	resp, err := e.http.Get(p.PayURL)
@@ -249,14 +252,22 @@ func (e *env) open(p *payment.Payment) string {
 	if err != nil || !strings.Contains(loc.Path, "/cashier/") {
 		e.t.Fatalf("the pay URL answered %s, location %v: want a redirect to the cashier", resp.Status, loc)
 	}
+	resp, err = e.http.Get(loc.String())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("the cashier answered %s", resp.Status)
+	}
 	return loc.String()
 }
 
-// pay opens the checkout of p (if a page or wap payment), pays it as the
+// pay opens the checkout of p (a page or wap payment not opened yet), pays it as the
 // sandbox buyer and waits for the notify deliveries that are due.
 func (e *env) pay(p *payment.Payment) {
 	e.t.Helper()
-	if p.PayURL != "" {
+	if _, ok := e.sb.Trade(e.ts.AppID, p.Order.OutTradeNo); !ok && p.PayURL != "" {
 		e.open(p)
 	}
 	if err := e.sb.Pay(e.ts.AppID, p.Order.OutTradeNo); err != nil {
