@@ -31,9 +31,13 @@ import (
 // It returns the order as stored and the effect. source.Kind and
 // source.Source are required; its Raw is the fact as received.
 func (s *Service) ApplyTradeResult(ctx context.Context, orderID string, fact Fact, source OrderEvent) (*Order, Effect, error) {
-	return s.apply(ctx, orderID, source, func(context.Context, *Order) (Fact, *Refund, []OrderEvent, error) {
-		return fact, nil, nil, nil
-	})
+	return s.apply(ctx, orderID, nil, source, staticFact(fact))
+}
+
+// staticFact is the factBuilder of a fact that does not depend on the
+// order.
+func staticFact(f Fact) factBuilder {
+	return func(context.Context, *Order) (Fact, *Refund, []OrderEvent, error) { return f, nil, nil, nil }
 }
 
 // factBuilder makes the fact to apply to the order o as just read, with
@@ -42,7 +46,9 @@ func (s *Service) ApplyTradeResult(ctx context.Context, orderID string, fact Fac
 type factBuilder func(ctx context.Context, o *Order) (Fact, *Refund, []OrderEvent, error)
 
 // apply is ApplyTradeResult with a fact made from the order as read.
-func (s *Service) apply(ctx context.Context, orderID string, source OrderEvent, build factBuilder) (*Order, Effect, error) {
+// When read is not nil it is the order as just read, used for the first
+// attempt instead of reading it again (the compare-and-set checks it).
+func (s *Service) apply(ctx context.Context, orderID string, read *Order, source OrderEvent, build factBuilder) (*Order, Effect, error) {
 	if source.Kind == "" || source.Source == "" {
 		return nil, EffectRejected, fmt.Errorf("%w: apply to order %s: the source event needs a kind and a source", ErrInvalid, orderID)
 	}
@@ -51,7 +57,10 @@ func (s *Service) apply(ctx context.Context, orderID string, source OrderEvent, 
 		notifyID = notifyIDOf(source.Raw)
 	}
 	for attempt := 1; ; attempt++ {
-		o, err := s.store.GetOrder(ctx, orderID)
+		o, err := read, error(nil)
+		if o == nil || attempt > 1 {
+			o, err = s.store.GetOrder(ctx, orderID)
+		}
 		if err != nil {
 			s.log.Error("payment: apply: reading the order failed", "out_trade_no", "", "order_id", orderID, "source", source.Source, "error", err)
 			return nil, EffectRejected, fmt.Errorf("payment: apply %s to order %s: %w", source.Source, orderID, err)
