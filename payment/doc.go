@@ -38,6 +38,35 @@
 // called, so that its out_request_no is chosen once and the sum of refunds
 // can never exceed what was paid, even under concurrent requests.
 //
+// # The Service
+//
+// [Service] is the merchant side around the store, as the article's Django
+// view should have been:
+//
+//   - [Service.CreatePayment] validates the request, stores the pending
+//     order first (a fresh out_trade_no, never reused; time_expire sent
+//     to Alipay equal to [Order.ExpiresAt]) and returns the signed page or
+//     wap URL, the app order string, or the precreate QR code.
+//   - [Service.NotifyHandler] verifies a notify's signature, checks
+//     app_id, a known out_trade_no, seller_id and total_amount, applies it
+//     in one transaction with the raw notify and answers exactly "success"
+//     only after the commit. A signed notify that fails a check is kept in
+//     quarantine with its reason ([Service.ReplayQuarantined]).
+//   - [Service.ReturnHandler] verifies the sync return and shows the order
+//     as the database knows it, asking trade.query (bounded) if it is
+//     still pending: the return never pays an order by itself.
+//   - [Service.Reconcile] (trade.query), [Service.Expire] and
+//     [Service.CloseOrder] (trade.close; ACQ.TRADE_NOT_EXIST closes
+//     locally, a close refused because the buyer just paid is reconciled)
+//     are what the reconciliation and expiry jobs call.
+//   - [Service.Refund] reserves the refund and its out_request_no before
+//     calling Alipay, counts it only where Alipay says money moved, and
+//     [Service.SettleRefund] settles an unknown outcome by the refund
+//     query with the same out_request_no.
+//
+// Each of them hands its facts to [Service.ApplyTradeResult], the one
+// path by which an order changes: [Next], then [Store.ApplyTransition].
+//
 // # Stores
 //
 // [Store] has two implementations, [zhifu/payment/sqlitestore] (the
