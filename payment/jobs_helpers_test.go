@@ -333,14 +333,37 @@ func (r *recorder) next(t *testing.T) call {
 }
 
 // testConfig returns a jobs configuration for tests: quick polling, no
-// periodic sweep (tests call Sweep), quiet logs.
+// periodic sweep (tests call Sweep), warnings in the test's log, and any
+// error logged (by River, mostly) failing the test.
 func testConfig(t *testing.T, r payment.JobRunner) payment.JobsConfig {
 	return payment.JobsConfig{
 		Runner:        r,
 		PollInterval:  20 * time.Millisecond,
 		SweepInterval: -1,
-		Logger:        slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:        slog.New(failOnError{t, slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})}),
 	}
+}
+
+// failOnError is a slog handler that fails the test on a record at error
+// level or above.
+type failOnError struct {
+	t *testing.T
+	slog.Handler
+}
+
+func (h failOnError) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.t.Errorf("logged an error: %s", r.Message)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h failOnError) WithAttrs(as []slog.Attr) slog.Handler {
+	return failOnError{h.t, h.Handler.WithAttrs(as)}
+}
+
+func (h failOnError) WithGroup(name string) slog.Handler {
+	return failOnError{h.t, h.Handler.WithGroup(name)}
 }
 
 // testWriter writes to the test's log.

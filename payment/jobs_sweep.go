@@ -121,8 +121,8 @@ func (j *Jobs) sweepOrders(ctx context.Context, f PendingFilter, res *SweepResul
 }
 
 // sweepInsertOpts are the insert options of the periodic sweep: unique
-// within its period, so that a new leader's first sweep does not double
-// the last one's.
+// within its period (River's shortest is a second), so that a new
+// leader's first sweep does not double the last one's.
 func sweepInsertOpts(interval time.Duration) *river.InsertOpts {
-	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: max(interval, time.Second)}}
 }
