@@ -70,7 +70,8 @@ type JobsConfig struct {
 	// [Jobs.ScheduleOrder] has a pending order queried. Offsets at or after
 	// the order's ExpiresAt are skipped: the expiry job queries when its
 	// close races a payment. Default: DefaultReconcileAfter (1, 5, 15
-	// minutes). They must be positive and increasing.
+	// minutes); an empty, non-nil slice schedules none. They must be
+	// positive and increasing.
 	ReconcileAfter []time.Duration
 
 	// SweepInterval is how often the sweep runs (see [Jobs.Sweep]), on
@@ -121,7 +122,8 @@ type JobsConfig struct {
 	// ID names this instance among the River clients of the database.
 	// Default: a random name.
 	ID string
-	// Logger receives the jobs' logs and River's. Default slog.Default().
+	// Logger receives the jobs' logs, and River's from warning level up.
+	// Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now, with River keeping its own
 	// time. When set, River's time is stubbed to it too (for tests that
@@ -222,7 +224,7 @@ func NewJobs[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg J
 		FetchPollInterval: cfg.PollInterval,
 		ID:                cfg.ID,
 		JobTimeout:        cfg.JobTimeout,
-		Logger:            cfg.Logger,
+		Logger:            slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}),
 		MaxAttempts:       cfg.MaxAttempts,
 		Queues:            map[string]river.QueueConfig{JobQueue: {MaxWorkers: cfg.Workers}},
 		Schema:            cfg.Schema,
@@ -254,7 +256,7 @@ func NewJobs[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg J
 
 // migrateJobs applies River's migrations, under cfg.MigrationLock if set.
 func migrateJobs[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *JobsConfig) error {
-	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: cfg.Logger, Schema: cfg.Schema})
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}), Schema: cfg.Schema})
 	if err != nil {
 		return fmt.Errorf("payment: jobs: migrate: %w", err)
 	}

@@ -84,3 +84,27 @@ func (c clock) NowOrNil() *time.Time {
 	t := c.now()
 	return &t
 }
+
+// minLevel is a slog handler that passes on the records of level min and
+// above: River's info logs (every scheduler pass) stay out of the
+// service's.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+// Enabled reports whether the level is min or above and the handler
+// takes it.
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// WithAttrs returns the handler with the attributes.
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+// WithGroup returns the handler with the group.
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
+}
