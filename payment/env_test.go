@@ -2,33 +2,28 @@ package payment_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
 	"zhifu/alipay"
 	"zhifu/payment"
-	"zhifu/payment/postgresstore"
 	"zhifu/payment/sqlitestore"
 	"zhifu/sandbox"
 )
 
 // TestMain checks that no test leaves goroutines behind: the sandbox's,
-// the stores', the servers'.
+// the stores' (commit queue, pools), the servers', the jobs' River clients.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
@@ -59,49 +54,14 @@ func openSQLite(t *testing.T) payment.Store {
 	return s
 }
 
-// defaultDSN is the test server of DESIGN.md.
+// defaultDSN is the test server of DESIGN.md, used when
+// ZHIFU_TEST_POSTGRES is not set.
 const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 func openPostgres(t *testing.T) payment.Store {
 	t.Helper()
-	dsn := os.Getenv("ZHIFU_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = defaultDSN
-	}
-	ctx := context.Background()
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	admin, err := pgx.Connect(cctx, dsn)
-	cancel()
-	if err != nil {
-		if os.Getenv("ZHIFU_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL at ZHIFU_TEST_POSTGRES does not answer, and ZHIFU_REQUIRE_POSTGRES=1: %v", err)
-		}
-		t.Skipf("skipping: no PostgreSQL at ZHIFU_TEST_POSTGRES: %v; set ZHIFU_REQUIRE_POSTGRES=1 to fail instead", err)
-	}
-	schema := "zhifu_svc_" + strings.ToLower(rand.Text())
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := postgresstore.Open(ctx, u.String())
-	if err != nil {
-		t.Fatalf("postgresstore.Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	_, dsn := pgSchema(t)
+	return openPostgresAt(t, dsn)
 }
 
 // scenario is one test of the suite, run on every store.
@@ -125,21 +85,30 @@ func runScenarios(t *testing.T, scenarios []scenario) {
 	}
 }
 
-// testClock is a clock the test moves.
+// testClock is a clock that moves only when the test moves it.
 type testClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
+// Now returns the clock's time.
 func (c *testClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
+// Advance moves the clock forward by d.
 func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Set moves the clock to t.
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
 	c.mu.Unlock()
 }
 

@@ -120,10 +120,6 @@ func startable(t *testing.T, j *payment.Jobs, err error) *payment.Jobs {
 	return j
 }
 
-// defaultDSN is the test server of DESIGN.md, used when
-// ZHIFU_TEST_POSTGRES is not set.
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 // testDSN returns the DSN of the test server. When no server answers it
 // skips the test, or fails it if ZHIFU_REQUIRE_POSTGRES=1.
 func testDSN(t *testing.T) string {
@@ -188,8 +184,8 @@ func pgSchema(t *testing.T) (schema, dsn string) {
 	return schema, withSearchPath(t, base, schema)
 }
 
-// openPostgres opens a store on dsn, closed when t ends.
-func openPostgres(t *testing.T, dsn string) *postgresstore.Store {
+// openPostgresAt opens a store on dsn, closed when t ends.
+func openPostgresAt(t *testing.T, dsn string) *postgresstore.Store {
 	t.Helper()
 	s, err := postgresstore.Open(context.Background(), dsn)
 	if err != nil {
@@ -204,7 +200,7 @@ func openPostgres(t *testing.T, dsn string) *postgresstore.Store {
 func postgresBackend(t *testing.T) *backend {
 	t.Helper()
 	schema, dsn := pgSchema(t)
-	return pgBackendOn(t, openPostgres(t, dsn), schema)
+	return pgBackendOn(t, openPostgresAt(t, dsn), schema)
 }
 
 // pgBackendOn is the backend of a PostgreSQL store whose tables are in
@@ -240,29 +236,9 @@ func pgBackendOn(t *testing.T, s *postgresstore.Store, schema string) *backend {
 	}
 }
 
-// testClock is a clock that moves only when told.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
 // newTestClock returns a clock at a round time in the recent past.
 func newTestClock() *testClock {
 	return &testClock{t: time.Now().UTC().Truncate(time.Hour).Add(-48 * time.Hour)}
-}
-
-// Now returns the clock's time.
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set moves the clock to t.
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 // call is one call of a JobRunner method.

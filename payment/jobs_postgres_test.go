@@ -51,7 +51,7 @@ func TestJobsInstancesShareWork(t *testing.T) {
 	}
 	instances := make([]*instance, 2)
 	for i := range instances {
-		s := openPostgres(t, dsn)
+		s := openPostgresAt(t, dsn)
 		instances[i] = &instance{b: pgBackendOn(t, s, schema), runner: &instanceRunner{rec: rec}}
 	}
 	// Both make their jobs (and migrate River's tables) at once.
