@@ -140,6 +140,9 @@ func benchPostgres(b *testing.B) payment.Store {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	if n := os.Getenv("ZHIFU_BENCH_POOL"); n != "" {
+		q.Set("pool_max_conns", n)
+	}
 	u.RawQuery = q.Encode()
 	s, err := postgresstore.Open(ctx, u.String())
 	if err != nil {
