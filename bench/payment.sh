@@ -29,8 +29,9 @@
 #	                       of this rate.
 #
 # cpu µs/op is this process's CPU time per op (getrusage): the service,
-# the senders and, for SQLite, the database; a PostgreSQL server's CPU is
-# not in it. writes/commit is the average batch of the SQLite store's group
+# the senders and, for SQLite, the database; db µs/op is the CPU time of
+# the local PostgreSQL server's processes per op (from /proc: every
+# postgres process of the machine, so other clients' work shows too). writes/commit is the average batch of the SQLite store's group
 # commit (notifies per fsynced transaction).
 #
 # PostgreSQL is ZHIFU_TEST_POSTGRES (default the test server of DESIGN.md);
@@ -106,17 +107,18 @@ fi
 # suffix dropped.
 cat "$tmp"/round.*.txt | awk '$1 ~ /^Benchmark/ {
 	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
-	rate = 0; cpu = 0; wpc = "-"
+	rate = 0; cpu = 0; wpc = "-"; db = "-"
 	for (i = 2; i < NF; i++) {
 		u = $(i+1)
 		if (u == "notifies/s" || u == "payments/s" || u == "verifies/s" || u == "signs/s") rate = $i
 		if (u == "cpu-ns/op") cpu = $i
 		if (u == "writes/commit") wpc = $i
+		if (u == "db-cpu-ns/op") db = $i
 	}
-	print name, rate, cpu, wpc
+	print name, rate, cpu, wpc, db
 }' >"$tmp/parsed"
 
-# median of field f (2: rate, 3: cpu-ns/op, 4: writes/commit) of name
+# median of field f (2: rate, 3: cpu-ns/op, 4: writes/commit, 5: db-cpu-ns/op) of name
 median() {
 	awk -v n="$1" -v f="$2" '$1 == n && $f != "-" { print $f }' "$tmp/parsed" | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2 }'
@@ -130,15 +132,21 @@ has() { awk -v n="$1" '$1 == n { f = 1 } END { exit !f }' "$tmp/parsed"; }
 verify=$(median RawRSAVerify 2)
 sign=$(median RawRSASign 2)
 met_all=yes
-row='%-22s %8s %13s %-24s %8s %10s %-5s %11s %9s\n'
+row='%-22s %8s %13s %-24s %8s %10s %-5s %11s %11s %9s\n'
+us() { # median of field $2 of $1 in µs, or -
+	if awk -v n="$1" -v f="$2" '$1 == n && $f != "-" { x = 1 } END { exit !x }' "$tmp/parsed"; then
+		awk -v c="$(median "$1" "$2")" 'BEGIN { printf "%.1f", c / 1000 }'
+	else
+		echo -
+	fi
+}
 echo
-printf "$row" op per-sec '(rounds)' beside ratio target met 'cpu µs/op' writes/tx
-printf "$row" RawRSAVerify "$(printf %.0f "$verify")" "($(spread RawRSAVerify))" - - - - \
-	"$(awk -v c="$(median RawRSAVerify 3)" 'BEGIN { printf "%.1f", c / 1000 }')" -
+printf "$row" op per-sec '(rounds)' beside ratio target met 'cpu µs/op' 'db µs/op' writes/tx
+printf "$row" RawRSAVerify "$(printf %.0f "$verify")" "($(spread RawRSAVerify))" - - - - "$(us RawRSAVerify 3)" - -
 for st in sqlite postgres; do
 	op=Notify/$st
 	if ! has "$op"; then
-		printf "$row" "$op" skipped - - - - - - -
+		printf "$row" "$op" skipped - - - - - - - -
 		continue
 	fi
 	rate=$(median "$op" 2)
@@ -148,14 +156,13 @@ for st in sqlite postgres; do
 	[[ $st == sqlite ]] || wpc=-
 	printf "$row" "$op" "$(printf %.0f "$rate")" "($(spread "$op"))" "verify $(printf %.0f "$verify")/s" \
 		"$(awk -v r="$rate" -v v="$verify" 'BEGIN { printf "%.1f%%", 100 * r / v }')" ">=$NOTIFY_TARGET/s" "$met" \
-		"$(awk -v c="$(median "$op" 3)" 'BEGIN { printf "%.1f", c / 1000 }')" "$wpc"
+		"$(us "$op" 3)" "$(us "$op" 5)" "$wpc"
 done
-printf "$row" RawRSASign "$(printf %.0f "$sign")" "($(spread RawRSASign))" - - - - \
-	"$(awk -v c="$(median RawRSASign 3)" 'BEGIN { printf "%.1f", c / 1000 }')" -
+printf "$row" RawRSASign "$(printf %.0f "$sign")" "($(spread RawRSASign))" - - - - "$(us RawRSASign 3)" - -
 for st in sqlite postgres; do
 	op=CreatePayment/$st
 	if ! has "$op"; then
-		printf "$row" "$op" skipped - - - - - - -
+		printf "$row" "$op" skipped - - - - - - - -
 		continue
 	fi
 	rate=$(median "$op" 2)
@@ -163,14 +170,13 @@ for st in sqlite postgres; do
 	met=yes
 	if awk -v x="$ratio" -v t="$CREATE_TARGET" 'BEGIN { exit !(x < t) }'; then met=NO met_all=NO; fi
 	printf "$row" "$op" "$(printf %.0f "$rate")" "($(spread "$op"))" "sign $(printf %.0f "$sign")/s" \
-		"$ratio%" ">=$CREATE_TARGET%" "$met" \
-		"$(awk -v c="$(median "$op" 3)" 'BEGIN { printf "%.1f", c / 1000 }')" -
+		"$ratio%" ">=$CREATE_TARGET%" "$met" "$(us "$op" 3)" "$(us "$op" 5)" -
 done
 echo
 echo "per-sec: medians of $ROUNDS rounds (the range in parentheses); counts: $NOTIFY_N notifies, $CREATE_N payments,"
 echo "$VERIFY_N verifies, $SIGN_N signs per run; 64 concurrent senders; GOMAXPROCS $(nproc)"
 echo "ratio: the rate / the raw RSA rate beside it (the same key, every CPU, the same round)"
 echo "targets: notifies >= $NOTIFY_TARGET/s, payments >= $CREATE_TARGET% of the raw sign rate (all met: $met_all)"
-echo "cpu µs/op: this process's CPU per op (getrusage; a PostgreSQL server's is not counted);"
+echo "cpu µs/op: this process's CPU per op (getrusage); db µs/op: the local PostgreSQL processes' CPU per op (/proc);"
 echo "writes/tx: notifies per SQLite transaction (group commit)"
 echo "($(go version | cut -d' ' -f3), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average at the start: $load)"
