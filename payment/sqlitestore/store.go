@@ -183,3 +183,8 @@ func errorf(op string, err error) error {
 	}
 	return fmt.Errorf("sqlitestore: %s: %w", op, err)
 }
+
+// Commits returns the number of transactions the store's commit queue has
+// committed since Open: with the number of writes over the same span, the
+// average batch of the group commit (for metrics and benchmarks).
+func (s *Store) Commits() int64 { return s.q.commits.Load() }
