@@ -73,4 +73,13 @@
 // embedded default) and [zhifu/payment/postgresstore] (many instances on
 // one database), both checked by the conformance suite
 // [zhifu/payment/storetest].
+//
+// # Jobs
+//
+// [Jobs] runs the durable work on River, in the store's own database: a
+// reconcile of each pending order at +1m, +5m and +15m, its expiry at
+// ExpiresAt, and the settlement of refunds whose outcome is unknown, each
+// through [Service.JobRunner]. A periodic sweep re-enqueues whatever a
+// crash left unscheduled, so a lost notify never loses a payment. Several
+// instances on one PostgreSQL database share the jobs: each runs once.
 package payment
