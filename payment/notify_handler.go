@@ -229,6 +229,10 @@ func (s *Service) recordUnverified(ctx context.Context, form url.Values, raw []b
 	if err != nil {
 		return
 	}
+	if !s.unverified.allow(o.ID) {
+		s.orderLog(o).Warn("payment: unverified notify not recorded in the order's log: too many for this order", "error", verr)
+		return
+	}
 	ev := OrderEvent{
 		Kind: EventNotifyRejected, Source: SourceNotify, Raw: raw, Verified: false, Effect: EffectRejected,
 		Reason: safeText(fmt.Sprintf("not verified: %v", verr)),

@@ -236,10 +236,11 @@ func isUserID(s string) bool {
 // It holds no state of its own besides its Config: any number of Services
 // may share one Store. It is safe for concurrent use.
 type Service struct {
-	cfg   Config
-	store Store
-	ali   *alipay.Client
-	log   *slog.Logger
+	cfg        Config
+	store      Store
+	ali        *alipay.Client
+	log        *slog.Logger
+	unverified unverifiedLimiter
 }
 
 // New checks cfg and returns a Service.
