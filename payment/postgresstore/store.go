@@ -85,7 +85,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	locker, err := lock.NewPostgresSessionLocker()
+	// Retry the lock every second for up to 5 minutes, instead of goose's
+	// default of every 5 seconds: stores opened together (instances
+	// starting at once, parallel tests) then wait about a second, not five.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return err
 	}
