@@ -60,8 +60,10 @@ type Payment struct {
 // payment alipay.trade.precreate is called. When that call fails the order
 // stays pending and the error is returned with the Payment (Order set):
 // PaymentOf asks again with the same out_trade_no, which is safe, and
-// reconciliation settles what Alipay did. Errors of the request wrap
-// ErrInvalid; a taken OutTradeNo wraps ErrDuplicate.
+// reconciliation settles what Alipay did. With Config.Jobs, the stored
+// order's reconciles and expiry are scheduled (a failure is logged: the
+// jobs' sweep schedules them). Errors of the request wrap ErrInvalid; a
+// taken OutTradeNo wraps ErrDuplicate.
 func (s *Service) CreatePayment(ctx context.Context, req CreatePaymentRequest) (*Payment, error) {
 	if err := s.checkCreate(&req); err != nil {
 		return nil, err
@@ -102,6 +104,7 @@ func (s *Service) CreatePayment(ctx context.Context, req CreatePaymentRequest) (
 		return nil, fmt.Errorf("payment: create order: %w", err)
 	}
 	log.Info("payment: order created", "amount", o.Amount.String(), "channel", o.Channel, "expires_at", o.ExpiresAt)
+	s.scheduleOrder(ctx, log, o)
 	p, err := s.payment(ctx, o)
 	if err != nil {
 		log.Warn("payment: create: the order is stored, but preparing its payment failed; it stays pending", "error", err)

@@ -79,7 +79,13 @@
 // [Jobs] runs the durable work on River, in the store's own database: a
 // reconcile of each pending order at +1m, +5m and +15m, its expiry at
 // ExpiresAt, and the settlement of refunds whose outcome is unknown, each
-// through [Service.JobRunner]. A periodic sweep re-enqueues whatever a
-// crash left unscheduled, so a lost notify never loses a payment. Several
+// through [Service.JobRunner]. The Service schedules them itself when
+// [Config].Jobs is set: New calls it with the Service's JobRunner (a
+// closure over [NewJobs] and the store's River driver) and keeps the Jobs,
+// which [Service.Jobs] returns for the caller to Start and Stop. Then
+// CreatePayment schedules each new order's jobs, and Refund (the automatic
+// refund of a payment after close too) the settling of a refund left
+// unknown. A periodic sweep re-enqueues whatever a crash or a failed
+// scheduling left out, so a lost notify never loses a payment. Several
 // instances on one PostgreSQL database share the jobs: each runs once.
 package payment

@@ -120,6 +120,11 @@ type options struct {
 	store        func(payment.Store) payment.Store
 	notify       func(http.Handler) http.Handler
 	onChange     func(context.Context, payment.Change)
+	// jobs, when set, gives the Service Jobs of this configuration
+	// (Runner, Store and Now, the env's clock, filled in) through
+	// Config.Jobs, started for the test and stopped at its end: a job is
+	// due when the clock is advanced past its time. SQLite only.
+	jobs *payment.JobsConfig
 }
 
 // env is a Service on a store, its notify and return handlers on an
@@ -176,11 +181,34 @@ func newEnv(t *testing.T, open func(*testing.T) payment.Store, opts options) *en
 	default:
 		e.cfg.SellerID = opts.sellerID
 	}
+	if opts.jobs != nil {
+		lite, ok := e.store.(*sqlitestore.Store)
+		if !ok {
+			t.Fatalf("jobs on a %T: SQLite only", e.store)
+		}
+		e.cfg.Jobs = func(r payment.JobRunner) (*payment.Jobs, error) {
+			c := *opts.jobs
+			c.Runner, c.Store, c.Now = r, e.store, e.clock.Now
+			return payment.NewJobs(context.Background(), lite.RiverDriver(), c)
+		}
+	}
 	svc, err := payment.New(e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.svc = svc
+	if jobs := svc.Jobs(); jobs != nil {
+		if err := jobs.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := jobs.Stop(context.Background()); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+		})
+	} else if opts.jobs != nil {
+		t.Fatal("Config.Jobs set, Service.Jobs nil")
+	}
 	var notify http.Handler = svc.NotifyHandler()
 	if opts.notify != nil {
 		notify = opts.notify(notify)

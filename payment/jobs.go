@@ -88,7 +88,9 @@ type JobsConfig struct {
 	// listings, and the most unsettled refunds. Default 10,000.
 	SweepLimit int
 	// RefundSettleAfter is the age past which the sweep settles a refund
-	// that is still pending or unknown. Default 1 minute.
+	// that is still pending or unknown, and the delay after which the
+	// Service (given these Jobs by Config.Jobs) has a refund it left
+	// unknown settled. Default 1 minute.
 	RefundSettleAfter time.Duration
 
 	// JobTimeout is how long one run of a job may take before its
@@ -187,8 +189,9 @@ func (c *JobsConfig) validate() error {
 // periodic sweep (JobKindSweep) enqueues whatever is missing, so that a
 // crash between storing an order and scheduling its jobs loses nothing.
 //
-// Create it with [NewJobs], then Start it to work jobs and Stop it to
-// finish. Scheduling works between NewJobs and Stop, started or not.
+// Create it with [NewJobs] — for the Service to schedule its jobs, in the
+// function of [Config].Jobs, and get it back by [Service.Jobs] — then
+// Start it to work jobs and Stop it to finish. Scheduling works between NewJobs and Stop, started or not.
 type Jobs struct {
 	cfg    JobsConfig
 	now    func() time.Time

@@ -56,6 +56,11 @@ type RefundRequest struct {
 //
 // An order that is not paid, or whose refund period ended
 // (TRADE_FINISHED), is ErrNotRefundable.
+//
+// With Config.Jobs, a refund returned unsettled (unknown, or pending when
+// recording Alipay's answer failed) has its settling scheduled
+// (JobKindSettleRefund after JobsConfig.RefundSettleAfter), so that it
+// is settled without anyone calling SettleRefund.
 func (s *Service) Refund(ctx context.Context, req RefundRequest) (*Refund, error) {
 	o, err := s.GetOrder(ctx, req.OrderID)
 	if err != nil {
@@ -64,7 +69,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*Refund, error
 	log := s.orderLog(o)
 	if req.OutRequestNo != "" {
 		if r, err := s.existingRefund(ctx, o, req); r != nil || err != nil {
-			return r, err
+			return s.settleLater(ctx, log, r, err)
 		}
 	}
 	if err := s.checkRefund(o, &req); err != nil {
@@ -84,7 +89,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*Refund, error
 			// The same out_request_no, reserved meanwhile by a concurrent
 			// call.
 			if r, err := s.existingRefund(ctx, o, req); r != nil || err != nil {
-				return r, err
+				return s.settleLater(ctx, log, r, err)
 			}
 		}
 		log.Warn("payment: refund not reserved", "amount", req.Amount.String(), "out_request_no", req.OutRequestNo, "error", err)
@@ -92,7 +97,17 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*Refund, error
 	}
 	log.Info("payment: refund reserved; calling alipay.trade.refund", "refund_id", r.ID, "out_request_no", r.OutRequestNo, "amount", r.Amount.String())
 	resp, err := s.ali.TradeRefund(ctx, s.refundRequest(o, r))
-	return s.refundAnswered(ctx, o, r, resp, err)
+	r, err = s.refundAnswered(ctx, o, r, resp, err)
+	return s.settleLater(ctx, log, r, err)
+}
+
+// settleLater returns Refund's result r and err, having scheduled the
+// settling of r if it is not final (log is its order's).
+func (s *Service) settleLater(ctx context.Context, log *slog.Logger, r *Refund, err error) (*Refund, error) {
+	if r != nil && !r.Status.Final() {
+		s.scheduleRefundSettlement(ctx, log, r)
+	}
+	return r, err
 }
 
 // existingRefund returns the refund of o already reserved under

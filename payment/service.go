@@ -131,6 +131,19 @@ type Config struct {
 	// Service method returns (before a notify is answered): keep it quick,
 	// hand the change to a queue. Default: none.
 	OnChange func(ctx context.Context, c Change)
+	// Jobs, when set, makes the Service schedule its durable jobs:
+	// New calls it once with the Service's [Service.JobRunner] and keeps
+	// the [Jobs] it returns (typically a closure over [NewJobs] with the
+	// store's River driver), which [Service.Jobs] hands back for the
+	// caller to Start and Stop. CreatePayment then schedules each new
+	// order's reconciles and expiry ([Jobs.ScheduleOrder]), and Refund —
+	// the automatic refund of a payment after close too — schedules the
+	// settling of a refund whose outcome is unknown
+	// ([Jobs.ScheduleRefundSettlement], after JobsConfig.RefundSettleAfter).
+	// A scheduling that fails is logged and left to the jobs' periodic
+	// sweep. Default: none; nothing is scheduled but by a sweep of Jobs
+	// made apart.
+	Jobs func(JobRunner) (*Jobs, error)
 }
 
 // validate fills in the defaults of cfg and checks it.
@@ -241,15 +254,34 @@ type Service struct {
 	ali        *alipay.Client
 	log        *slog.Logger
 	unverified unverifiedLimiter
+	jobs       *Jobs // nil: no scheduling
 }
 
-// New checks cfg and returns a Service.
+// New checks cfg and returns a Service. With cfg.Jobs set, it also
+// makes the Service's [Jobs], not started: see [Service.Jobs].
 func New(cfg Config) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: cfg.Store, ali: cfg.Alipay, log: cfg.Logger}, nil
+	s := &Service{cfg: cfg, store: cfg.Store, ali: cfg.Alipay, log: cfg.Logger}
+	if cfg.Jobs != nil {
+		j, err := cfg.Jobs(s.JobRunner())
+		if err != nil {
+			return nil, fmt.Errorf("payment: Config.Jobs: %w", err)
+		}
+		if j == nil {
+			return nil, errors.New("payment: Config.Jobs returned no Jobs")
+		}
+		s.jobs = j
+	}
+	return s, nil
 }
+
+// Jobs returns the jobs made by Config.Jobs, which the Service schedules
+// its work on, or nil if Config.Jobs is not set. The caller starts them
+// ([Jobs.Start]) to work the jobs and stops them ([Jobs.Stop]) at
+// shutdown; the Service schedules whether they are started or not.
+func (s *Service) Jobs() *Jobs { return s.jobs }
 
 // now returns the current time of the Service's clock.
 func (s *Service) now() time.Time { return s.cfg.Now() }
