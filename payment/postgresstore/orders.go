@@ -206,26 +206,33 @@ func (s *Store) ApplyTransition(ctx context.Context, t payment.Transition) error
 		refund.UpdatedAt = updated
 		refund.SettledAt = normZero(refund.SettledAt)
 	}
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE payment_orders SET status = $1, trade_no = $2, buyer_id = $3,
-			paid_amount = $4, refunded_amount = $5, paid_at = $6, closed_at = $7, metadata = $8::jsonb, flags = $9,
-			updated_at = $10, version = version + 1
-			WHERE id = $11 AND version = $12`,
-			string(o.Status), o.TradeNo, o.BuyerID, o.PaidAmount.Fen(), o.RefundedAmount.Fen(),
-			dbNullTime(o.PaidAt), dbNullTime(o.ClosedAt), meta, int64(o.Flags), updated, o.ID, o.Version)
+	args := append([]any{string(o.Status), o.TradeNo, o.BuyerID, o.PaidAmount.Fen(), o.RefundedAmount.Fen(),
+		dbNullTime(o.PaidAt), dbNullTime(o.ClosedAt), meta, int64(o.Flags), updated, o.ID, o.Version},
+		s.eventArrays(o.ID, stored)...)
+	apply := func(q querier) error {
+		rows, err := q.Query(ctx, applyTransitionSQL, args...)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return missingOrConflict(ctx, tx, o.ID, o.Version)
+		n, err := scanInserted(rows, stored)
+		if err != nil {
+			return err
 		}
-		if refund != nil {
-			if err := settleRefund(ctx, tx, refund); err != nil {
+		if n == 0 {
+			return missingOrConflict(ctx, q, o.ID, o.Version)
+		}
+		return nil
+	}
+	if refund == nil {
+		err = apply(s.pool)
+	} else {
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			if err := apply(tx); err != nil {
 				return err
 			}
-		}
-		return s.insertEvents(ctx, tx, o.ID, stored)
-	})
+			return settleRefund(ctx, tx, refund)
+		})
+	}
 	if err != nil {
 		return errorf("apply transition to "+o.ID, err)
 	}
@@ -238,12 +245,32 @@ func (s *Store) ApplyTransition(ctx context.Context, t payment.Transition) error
 	return nil
 }
 
+// applyTransitionSQL is ApplyTransition's statement: the compare-and-set,
+// the bump of event_seq and the events' inserts, numbered from the row it
+// updated (none when it updated none). Without a refund to settle it runs
+// alone, its own transaction: one round trip. It returns one row per
+// event, or one row of NULLs without events, or none when the
+// compare-and-set failed.
+var applyTransitionSQL = `WITH u AS (UPDATE payment_orders SET status = $1, trade_no = $2, buyer_id = $3,
+			paid_amount = $4, refunded_amount = $5, paid_at = $6, closed_at = $7, metadata = $8::jsonb, flags = $9,
+			updated_at = $10, version = version + 1, event_seq = event_seq + $13
+			WHERE id = $11 AND version = $12
+			RETURNING id, event_seq),
+		` + insertEventsFrom(13) + `
+		SELECT ins.id, ins.seq FROM u LEFT JOIN ins ON true ORDER BY ins.seq`
+
 // missingOrConflict returns the error of a compare-and-set that changed
 // no row: ErrNotFound or ErrConflict.
-func missingOrConflict(ctx context.Context, tx pgx.Tx, id string, version int64) error {
+func missingOrConflict(ctx context.Context, q querier, id string, version int64) error {
 	var current int64
-	if err := tx.QueryRow(ctx, `SELECT version FROM payment_orders WHERE id = $1`, id).Scan(&current); err != nil {
+	if err := q.QueryRow(ctx, `SELECT version FROM payment_orders WHERE id = $1`, id).Scan(&current); err != nil {
 		return err // pgx.ErrNoRows: not found
 	}
 	return fmt.Errorf("%w: order %s is at version %d, not %d", payment.ErrConflict, id, current, version)
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
