@@ -142,23 +142,18 @@ func (s *Store) listOrders(ctx context.Context, op string, kind payment.CursorKi
 		return payment.OrderPage{}, errorf(op, err)
 	}
 	defer rows.Close()
-	var page payment.OrderPage
+	var orders []payment.Order
 	for rows.Next() {
 		o, err := scanOrder(rows)
 		if err != nil {
 			return payment.OrderPage{}, errorf(op, err)
 		}
-		page.Orders = append(page.Orders, *o)
+		orders = append(orders, *o)
 	}
 	if err := rows.Err(); err != nil {
 		return payment.OrderPage{}, errorf(op, err)
 	}
-	if len(page.Orders) > n {
-		page.Orders = page.Orders[:n]
-		last := page.Orders[n-1]
-		page.Next = payment.EncodeCursor(kind, last.CreatedAt, last.ID)
-	}
-	return page, nil
+	return payment.PageOf(orders, n, kind), nil
 }
 
 // ApplyTransition implements [payment.Store.ApplyTransition].
