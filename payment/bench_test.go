@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"zhifu/alipay"
+	"zhifu/internal/testpg"
 	"zhifu/payment"
 	"zhifu/payment/postgresstore"
 	"zhifu/payment/sqlitestore"
@@ -111,7 +112,7 @@ func benchPostgres(b *testing.B) payment.Store {
 	b.Helper()
 	dsn := os.Getenv("ZHIFU_TEST_POSTGRES")
 	if dsn == "" {
-		dsn = defaultDSN
+		dsn = testpg.DefaultDSN
 	}
 	ctx := context.Background()
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)

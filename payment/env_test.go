@@ -54,10 +54,6 @@ func openSQLite(t *testing.T) payment.Store {
 	return s
 }
 
-// defaultDSN is the test server of DESIGN.md, used when
-// ZHIFU_TEST_POSTGRES is not set.
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 func openPostgres(t *testing.T) payment.Store {
 	t.Helper()
 	_, dsn := pgSchema(t)

@@ -2,11 +2,8 @@ package payment_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"zhifu/alipay"
+	"zhifu/internal/testpg"
 	"zhifu/payment"
 	"zhifu/payment/postgresstore"
 	"zhifu/payment/sqlitestore"
@@ -120,69 +118,16 @@ func startable(t *testing.T, j *payment.Jobs, err error) *payment.Jobs {
 	return j
 }
 
-// testDSN returns the DSN of the test server. When no server answers it
-// skips the test, or fails it if ZHIFU_REQUIRE_POSTGRES=1.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("ZHIFU_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = defaultDSN
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err == nil {
-		err = conn.Ping(ctx)
-		conn.Close(ctx)
-	}
-	if err != nil {
-		if os.Getenv("ZHIFU_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL at ZHIFU_TEST_POSTGRES does not answer, and ZHIFU_REQUIRE_POSTGRES=1: %v", err)
-		}
-		t.Skipf("skipping: no PostgreSQL at ZHIFU_TEST_POSTGRES: %v; set ZHIFU_REQUIRE_POSTGRES=1 to fail instead", err)
-	}
-	return dsn
-}
+// testDSN returns the DSN of the test server (see testpg.DSN).
+func testDSN(t *testing.T) string { return testpg.DSN(t) }
 
 // withSearchPath returns dsn with its search_path set to schema.
 func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
+	return testpg.WithSearchPath(t, dsn, schema)
 }
 
-// pgSchema makes a new schema, dropped when t ends, and returns its name
-// and a DSN whose search_path is it.
-func pgSchema(t *testing.T) (schema, dsn string) {
-	t.Helper()
-	base := testDSN(t)
-	ctx := context.Background()
-	schema = "zhifu_jobs_" + strings.ToLower(rand.Text())
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return schema, withSearchPath(t, base, schema)
-}
+// pgSchema makes a new schema, dropped when t ends (see testpg.Schema).
+func pgSchema(t *testing.T) (schema, dsn string) { return testpg.Schema(t) }
 
 // openPostgresAt opens a store on dsn, closed when t ends.
 func openPostgresAt(t *testing.T, dsn string) *postgresstore.Store {

@@ -2,16 +2,11 @@ package postgresstore
 
 import (
 	"context"
-	"crypto/rand"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
+	"zhifu/internal/testpg"
 	"zhifu/payment"
 	"zhifu/payment/storetest"
 )
@@ -21,80 +16,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// defaultDSN is the test server of DESIGN.md, used when
-// ZHIFU_TEST_POSTGRES is not set.
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-// testDSN returns the DSN of the test server. When no server answers it
-// skips the test, or fails it if ZHIFU_REQUIRE_POSTGRES=1.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("ZHIFU_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = defaultDSN
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err == nil {
-		err = conn.Ping(ctx)
-		conn.Close(ctx)
-	}
-	if err != nil {
-		if os.Getenv("ZHIFU_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL at ZHIFU_TEST_POSTGRES (%s) does not answer, and ZHIFU_REQUIRE_POSTGRES=1: %v", redact(dsn), err)
-		}
-		t.Skipf("skipping: no PostgreSQL at ZHIFU_TEST_POSTGRES (%s): %v; set ZHIFU_REQUIRE_POSTGRES=1 to fail instead", redact(dsn), err)
-	}
-	return dsn
-}
-
-// redact hides the password of a URL DSN.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return dsn
-}
-
-// withSearchPath returns dsn with its search_path set to schema.
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
-
 // open opens a store in a new schema of its own, dropped when t ends, so
 // that tests and test packages running in parallel do not meet.
 func open(t *testing.T) *Store {
 	t.Helper()
-	dsn := testDSN(t)
-	ctx := context.Background()
-	schema := "zhifu_test_" + strings.ToLower(rand.Text())
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	s, err := Open(ctx, withSearchPath(t, dsn, schema))
+	_, dsn := testpg.Schema(t)
+	s, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -132,7 +59,7 @@ func TestOpenTwice(t *testing.T) {
 	if err := s.Pool().QueryRow(context.Background(), "SELECT current_schema()").Scan(&schema); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(context.Background(), withSearchPath(t, testDSN(t), schema))
+	s2, err := Open(context.Background(), testpg.WithSearchPath(t, testpg.DSN(t), schema))
 	if err != nil {
 		t.Fatalf("Open again: %v", err)
 	}
