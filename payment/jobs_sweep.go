@@ -19,6 +19,9 @@ type SweepResult struct {
 	Orders int
 	// Refunds is how many unsettled refunds it looked at.
 	Refunds int
+	// PaidAfterClose is how many orders paid after their close it looked
+	// at.
+	PaidAfterClose int
 	// Scheduled is how many jobs it added: the ones that were missing.
 	Scheduled int
 }
@@ -38,8 +41,11 @@ type SweepResult struct {
 //   - an expiry, due now, for every pending order past its ExpiresAt,
 //     however old;
 //   - a settling, due now, for every refund still pending or unknown
-//     that is older than JobsConfig.RefundSettleAfter (the oldest 1,000:
-//     the store lists no more at once).
+//     that is older than JobsConfig.RefundSettleAfter;
+//   - the automatic refund (JobKindRefundPaidAfterClose) of every order
+//     paid after its close, not refunded, created within SweepLookback
+//     plus MaxExpiry: the runner starts it if the policy wants it and it
+//     was never started.
 //
 // Each listing stops after JobsConfig.SweepLimit entries. A failing
 // listing does not stop the others; the error joins them all.
@@ -65,29 +71,13 @@ func (j *Jobs) Sweep(ctx context.Context) (SweepResult, error) {
 		return []river.InsertManyParams{{Args: expireArgs{OrderID: o.ID}}}
 	}))
 
-	refunds, err := j.cfg.Store.ListUnsettledRefunds(ctx, now.Add(-j.cfg.RefundSettleAfter), j.cfg.SweepLimit)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for len(refunds) > 0 {
-		batch := refunds[:min(sweepPage, len(refunds))]
-		refunds = refunds[len(batch):]
-		ps := make([]river.InsertManyParams, len(batch))
-		for i := range batch {
-			ps[i] = river.InsertManyParams{Args: settleRefundArgs{RefundID: batch[i].ID}}
-		}
-		n, err := j.insert(ctx, ps)
-		res.Refunds += len(batch)
-		res.Scheduled += n
-		if err != nil {
-			errs = append(errs, err)
-			break
-		}
-	}
+	errs = append(errs, j.sweepRefunds(ctx, now, &res))
+	errs = append(errs, j.sweepPaidAfterClose(ctx, now, &res))
 
 	if res.Scheduled > 0 {
 		j.log.InfoContext(ctx, "payment: sweep scheduled missing jobs",
-			"orders", res.Orders, "refunds", res.Refunds, "scheduled", res.Scheduled)
+			"orders", res.Orders, "refunds", res.Refunds, "paid_after_close", res.PaidAfterClose,
+			"scheduled", res.Scheduled)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return res, fmt.Errorf("payment: sweep: %w", err)
@@ -111,6 +101,65 @@ func (j *Jobs) sweepOrders(ctx context.Context, f PendingFilter, res *SweepResul
 		n, err := j.insert(ctx, ps)
 		seen += len(page.Orders)
 		res.Orders += len(page.Orders)
+		res.Scheduled += n
+		if err != nil || page.Next == "" {
+			return err
+		}
+		f.Cursor = page.Next
+	}
+	return nil
+}
+
+// sweepRefunds offers a settling, due now, for every refund still pending
+// or unknown that is older than RefundSettleAfter, a page at a time, up to
+// SweepLimit refunds.
+func (j *Jobs) sweepRefunds(ctx context.Context, now time.Time, res *SweepResult) error {
+	f := UnsettledFilter{CreatedBefore: now.Add(-j.cfg.RefundSettleAfter), Limit: sweepPage}
+	for seen := 0; seen < j.cfg.SweepLimit; {
+		page, err := j.cfg.Store.ListUnsettledRefunds(ctx, f)
+		if err != nil {
+			return err
+		}
+		ps := make([]river.InsertManyParams, len(page.Refunds))
+		for i := range page.Refunds {
+			ps[i] = river.InsertManyParams{Args: settleRefundArgs{RefundID: page.Refunds[i].ID}}
+		}
+		n, err := j.insert(ctx, ps)
+		seen += len(page.Refunds)
+		res.Refunds += len(page.Refunds)
+		res.Scheduled += n
+		if err != nil || page.Next == "" {
+			return err
+		}
+		f.Cursor = page.Next
+	}
+	return nil
+}
+
+// sweepPaidAfterClose offers the automatic refund of every order paid after
+// its close and not refunded, created within SweepLookback plus MaxExpiry
+// (the longest an order waits for its payment), up to SweepLimit orders.
+func (j *Jobs) sweepPaidAfterClose(ctx context.Context, now time.Time, res *SweepResult) error {
+	f := OrderFilter{
+		Statuses:    []Status{StatusPaid, StatusPartiallyRefunded},
+		Flags:       FlagPaidAfterClose,
+		CreatedFrom: now.Add(-j.cfg.SweepLookback - MaxExpiry),
+		Limit:       sweepPage,
+	}
+	for seen := 0; seen < j.cfg.SweepLimit; {
+		page, err := j.cfg.Store.ListOrders(ctx, f)
+		if err != nil {
+			return err
+		}
+		var ps []river.InsertManyParams
+		for i := range page.Orders {
+			if !page.Orders[i].Flags.Has(FlagFinished) {
+				ps = append(ps, river.InsertManyParams{Args: refundPaidAfterCloseArgs{OrderID: page.Orders[i].ID}})
+			}
+		}
+		n, err := j.insert(ctx, ps)
+		seen += len(page.Orders)
+		res.PaidAfterClose += len(page.Orders)
 		res.Scheduled += n
 		if err != nil || page.Next == "" {
 			return err

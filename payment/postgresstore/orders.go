@@ -140,6 +140,9 @@ func (s *Store) ListOrders(ctx context.Context, f payment.OrderFilter) (payment.
 	if !f.CreatedTo.IsZero() {
 		q.add("created_at < ?", norm(f.CreatedTo))
 	}
+	if f.Flags != 0 {
+		q.add("flags & ? = ?", int64(f.Flags), int64(f.Flags))
+	}
 	if f.Cursor != "" {
 		t, id, err := payment.DecodeCursor(payment.CursorOrders, f.Cursor)
 		if err != nil {

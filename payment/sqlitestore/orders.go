@@ -113,6 +113,9 @@ func (s *Store) ListOrders(ctx context.Context, f payment.OrderFilter) (payment.
 	if !f.CreatedTo.IsZero() {
 		where, args = append(where, "created_at < ?"), append(args, dbTime(f.CreatedTo))
 	}
+	if f.Flags != 0 {
+		where, args = append(where, "flags & ? = ?"), append(args, f.Flags, f.Flags)
+	}
 	if f.Cursor != "" {
 		t, id, err := payment.DecodeCursor(payment.CursorOrders, f.Cursor)
 		if err != nil {
