@@ -139,13 +139,7 @@ func testPaidAfterCloseAutoRefund(t *testing.T, open func(*testing.T) payment.St
 		effects = append(effects, c.Effect)
 		mu.Unlock()
 	}})
-	p := expired(t, e)
-	e.open(p)
-	if o, err := e.svc.Expire(e.ctx(), p.Order.ID); err != nil || o.Status != payment.StatusClosed {
-		t.Fatalf("Expire: %+v, %v", o, err)
-	}
-	e.fault(sandbox.Fault{Kind: sandbox.FaultPayAfterClose, Count: 1})
-	e.pay(p)
+	p := payAfterClose(t, e)
 	e.deliver() // the refund's notify
 	o := e.wantStatus(p.Order.ID, payment.StatusRefunded)
 	if !o.Flags.Has(payment.FlagPaidAfterClose) || o.RefundedAmount != 500 {
@@ -179,13 +173,7 @@ func testPaidAfterCloseRefundNeverStarted(t *testing.T, open func(*testing.T) pa
 		fs = &failingStore{Store: s, fail: true, failRefunds: true}
 		return fs
 	}})
-	p := expired(t, e)
-	e.open(p)
-	if o, err := e.svc.Expire(e.ctx(), p.Order.ID); err != nil || o.Status != payment.StatusClosed {
-		t.Fatalf("Expire: %+v, %v", o, err)
-	}
-	e.fault(sandbox.Fault{Kind: sandbox.FaultPayAfterClose, Count: 1})
-	e.pay(p)
+	p := payAfterClose(t, e)
 	o := e.wantStatus(p.Order.ID, payment.StatusPaid)
 	if rs, _ := e.svc.ListRefunds(e.ctx(), o.ID); !o.Flags.Has(payment.FlagPaidAfterClose) || len(rs) != 0 {
 		t.Fatalf("order %+v, refunds %+v: want paid, flagged, no refund", o, rs)
@@ -210,4 +198,19 @@ func testPaidAfterCloseRefundNeverStarted(t *testing.T, open func(*testing.T) pa
 	if tr := e.trade(o); len(tr.Refunds) != 1 || tr.RefundFee != o.Amount {
 		t.Errorf("the sandbox made %d refunds, %s", len(tr.Refunds), tr.RefundFee)
 	}
+}
+
+// payAfterClose creates a page payment, opens its cashier, expires it
+// (closed at Alipay and locally) and has the buyer pay it anyway (the
+// sandbox's pay_after_close fault).
+func payAfterClose(t *testing.T, e *env) *payment.Payment {
+	t.Helper()
+	p := expired(t, e)
+	e.open(p)
+	if o, err := e.svc.Expire(e.ctx(), p.Order.ID); err != nil || o.Status != payment.StatusClosed {
+		t.Fatalf("Expire: %+v, %v", o, err)
+	}
+	e.fault(sandbox.Fault{Kind: sandbox.FaultPayAfterClose, Count: 1})
+	e.pay(p)
+	return p
 }

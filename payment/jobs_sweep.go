@@ -89,25 +89,11 @@ func (j *Jobs) Sweep(ctx context.Context) (SweepResult, error) {
 // page at a time, up to JobsConfig.SweepLimit orders.
 func (j *Jobs) sweepOrders(ctx context.Context, f PendingFilter, res *SweepResult, jobs func(o *Order) []river.InsertManyParams) error {
 	f.Limit = sweepPage
-	for seen := 0; seen < j.cfg.SweepLimit; {
+	return sweepPages(ctx, j, res, &res.Orders, f.Cursor, func(cursor string) ([]Order, string, error) {
+		f.Cursor = cursor
 		page, err := j.cfg.Store.ListPendingOrders(ctx, f)
-		if err != nil {
-			return err
-		}
-		var ps []river.InsertManyParams
-		for i := range page.Orders {
-			ps = append(ps, jobs(&page.Orders[i])...)
-		}
-		n, err := j.insert(ctx, ps)
-		seen += len(page.Orders)
-		res.Orders += len(page.Orders)
-		res.Scheduled += n
-		if err != nil || page.Next == "" {
-			return err
-		}
-		f.Cursor = page.Next
-	}
-	return nil
+		return page.Orders, page.Next, err
+	}, jobs)
 }
 
 // sweepRefunds offers a settling, due now, for every refund still pending
@@ -115,25 +101,13 @@ func (j *Jobs) sweepOrders(ctx context.Context, f PendingFilter, res *SweepResul
 // SweepLimit refunds.
 func (j *Jobs) sweepRefunds(ctx context.Context, now time.Time, res *SweepResult) error {
 	f := UnsettledFilter{CreatedBefore: now.Add(-j.cfg.RefundSettleAfter), Limit: sweepPage}
-	for seen := 0; seen < j.cfg.SweepLimit; {
+	return sweepPages(ctx, j, res, &res.Refunds, "", func(cursor string) ([]Refund, string, error) {
+		f.Cursor = cursor
 		page, err := j.cfg.Store.ListUnsettledRefunds(ctx, f)
-		if err != nil {
-			return err
-		}
-		ps := make([]river.InsertManyParams, len(page.Refunds))
-		for i := range page.Refunds {
-			ps[i] = river.InsertManyParams{Args: settleRefundArgs{RefundID: page.Refunds[i].ID}}
-		}
-		n, err := j.insert(ctx, ps)
-		seen += len(page.Refunds)
-		res.Refunds += len(page.Refunds)
-		res.Scheduled += n
-		if err != nil || page.Next == "" {
-			return err
-		}
-		f.Cursor = page.Next
-	}
-	return nil
+		return page.Refunds, page.Next, err
+	}, func(r *Refund) []river.InsertManyParams {
+		return []river.InsertManyParams{{Args: settleRefundArgs{RefundID: r.ID}}}
+	})
 }
 
 // sweepPaidAfterClose offers the automatic refund of every order paid after
@@ -146,25 +120,40 @@ func (j *Jobs) sweepPaidAfterClose(ctx context.Context, now time.Time, res *Swee
 		CreatedFrom: now.Add(-j.cfg.SweepLookback - MaxExpiry),
 		Limit:       sweepPage,
 	}
-	for seen := 0; seen < j.cfg.SweepLimit; {
+	return sweepPages(ctx, j, res, &res.PaidAfterClose, "", func(cursor string) ([]Order, string, error) {
+		f.Cursor = cursor
 		page, err := j.cfg.Store.ListOrders(ctx, f)
+		return page.Orders, page.Next, err
+	}, func(o *Order) []river.InsertManyParams {
+		if o.Flags.Has(FlagFinished) {
+			return nil
+		}
+		return []river.InsertManyParams{{Args: refundPaidAfterCloseArgs{OrderID: o.ID}}}
+	})
+}
+
+// sweepPages schedules jobs(item) for the items of every page that list
+// returns (given the cursor of the page, starting with cursor; it returns
+// the next cursor, "" after the last page), up to JobsConfig.SweepLimit
+// items, counting the items in *seen and the jobs added in res.
+func sweepPages[T any](ctx context.Context, j *Jobs, res *SweepResult, seen *int, cursor string, list func(cursor string) ([]T, string, error), jobs func(*T) []river.InsertManyParams) error {
+	for n := 0; n < j.cfg.SweepLimit; {
+		items, next, err := list(cursor)
 		if err != nil {
 			return err
 		}
 		var ps []river.InsertManyParams
-		for i := range page.Orders {
-			if !page.Orders[i].Flags.Has(FlagFinished) {
-				ps = append(ps, river.InsertManyParams{Args: refundPaidAfterCloseArgs{OrderID: page.Orders[i].ID}})
-			}
+		for i := range items {
+			ps = append(ps, jobs(&items[i])...)
 		}
-		n, err := j.insert(ctx, ps)
-		seen += len(page.Orders)
-		res.PaidAfterClose += len(page.Orders)
-		res.Scheduled += n
-		if err != nil || page.Next == "" {
+		added, err := j.insert(ctx, ps)
+		n += len(items)
+		*seen += len(items)
+		res.Scheduled += added
+		if err != nil || next == "" {
 			return err
 		}
-		f.Cursor = page.Next
+		cursor = next
 	}
 	return nil
 }
