@@ -67,6 +67,10 @@ type DemoConfig struct {
 	Logger *slog.Logger
 	// Progress receives a line as each part starts. Default: discarded.
 	Progress io.Writer
+	// OnChange is called after every committed change of an order (see
+	// payment.Config.OnChange): how a test waits for a notify or a job
+	// without sleeping. Default: none.
+	OnChange func(ctx context.Context, c payment.Change)
 }
 
 // Demo is the running stack of zhifu demo: the sandbox, the payment
@@ -216,6 +220,7 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 		ReturnURL: d.URL + demoReturnPath,
 		Logger:    svcLog,
 		Now:       d.clock.Now,
+		OnChange:  cfg.OnChange,
 		Jobs: func(r payment.JobRunner) (*payment.Jobs, error) {
 			return payment.NewJobs(ctx, store.RiverDriver(), payment.JobsConfig{
 				Runner: r, Store: store, Now: d.clock.Now, Logger: svcLog, PollInterval: cfg.JobPollInterval,
