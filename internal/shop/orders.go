@@ -24,6 +24,7 @@ type orderView struct {
 	Status                        statusLabel
 	StatusCode                    payment.Status
 	Channel                       statusLabel
+	ChannelCode                   payment.Channel
 	Created, Paid, Closed         string
 	Refunded                      string // the refunded total, "" when none
 	Refundable                    string // what a refund would give back, "" when nothing
@@ -79,14 +80,15 @@ func (s *Shop) ownOrder(w http.ResponseWriter, r *http.Request, b string) *payme
 func (s *Shop) view(ctx context.Context, o *payment.Order) orderView {
 	v := orderView{
 		ID: o.ID, OutTradeNo: o.OutTradeNo, Subject: o.Subject, Body: o.Body,
-		Amount:     yuan(o.Amount),
-		Status:     orderLabel(o.Status),
-		StatusCode: o.Status,
-		Channel:    channelLabel(o.Channel),
-		Created:    beijing(o.CreatedAt),
-		Paid:       beijing(o.PaidAt),
-		Closed:     beijing(o.ClosedAt),
-		Picture:    "gift",
+		Amount:      yuan(o.Amount),
+		Status:      orderLabel(o.Status),
+		StatusCode:  o.Status,
+		Channel:     channelLabel(o.Channel),
+		ChannelCode: o.Channel,
+		Created:     beijing(o.CreatedAt),
+		Paid:        beijing(o.PaidAt),
+		Closed:      beijing(o.ClosedAt),
+		Picture:     "gift",
 	}
 	if p, ok := s.byID[o.Metadata[MetadataProduct]]; ok && p.Picture != "" {
 		v.Picture = p.Picture

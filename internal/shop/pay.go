@@ -87,6 +87,38 @@ func (s *Shop) servePay(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, pay.PayURL, http.StatusSeeOther)
 }
 
+// servePayAgain sends the buyer back to the cashier of a pending page or
+// wap order (one left before paying): the same out_trade_no, signed anew.
+func (s *Shop) servePayAgain(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	b := buyer(w, r)
+	if !s.checkPost(r, b) {
+		s.fail(w, r, http.StatusForbidden, "表单已过期或不是来自本店，请刷新页面后重试。",
+			"This form has expired or did not come from this shop: reload the page and try again.", nil)
+		return
+	}
+	o := s.ownOrder(w, r, b)
+	if o == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	defer cancel()
+	pay, err := s.svc.PaymentOf(ctx, o.ID)
+	switch {
+	case errors.Is(err, payment.ErrConflict):
+		// Paid or closed meanwhile: the order page says which.
+		http.Redirect(w, r, "/orders/"+o.ID, http.StatusSeeOther)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusBadGateway, "暂时无法回到支付宝收银台，请稍后再试。", "The Alipay cashier could not be reached just now; try again in a moment.", err)
+		return
+	case pay.PayURL == "":
+		http.Redirect(w, r, "/orders/"+o.ID, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, pay.PayURL, http.StatusSeeOther)
+}
+
 // serveReturn is the return_url: Alipay sends the buyer's browser here
 // after a page or wap payment, with signed parameters. The return proves
 // nothing: the Service verifies it, records it and asks Alipay about a

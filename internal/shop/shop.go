@@ -133,6 +133,7 @@ func New(cfg Config) (*Shop, error) {
 	mux.HandleFunc("GET /orders/{id}", s.serveOrder)
 	mux.HandleFunc("GET /orders/{id}/status", s.serveOrderStatus)
 	mux.HandleFunc("POST /orders/{id}/refund", s.serveRefund)
+	mux.HandleFunc("POST /orders/{id}/pay", s.servePayAgain)
 	mux.HandleFunc("GET /return", s.serveReturn)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

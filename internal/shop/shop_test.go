@@ -300,3 +300,31 @@ func TestBadRequestsGetErrorPages(t *testing.T) {
 		t.Errorf("bad requests made %d orders", n)
 	}
 }
+
+func TestPendingPagePaymentCanGoBackToTheCashier(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	alice, bob := e.newBuyer(), e.newBuyer()
+	p := alice.post("/pay", url.Values{"csrf_token": {alice.csrf()}, "product": {"lantern"}, "channel": {"wap"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("wap pay answered %d", p.status)
+	}
+	pg, err := e.store.ListOrders(e.ctx(), payment.OrderFilter{})
+	if err != nil || len(pg.Orders) != 1 {
+		t.Fatalf("orders: %v, %v", pg.Orders, err)
+	}
+	id := pg.Orders[0].ID
+	if body := alice.get("/orders/" + id).body; !strings.Contains(body, `action="/orders/`+id+`/pay"`) {
+		t.Fatal("a pending wap order's page offers no way back to the cashier")
+	}
+	again := alice.post("/orders/"+id+"/pay", url.Values{"csrf_token": {alice.csrf()}})
+	if again.status != http.StatusSeeOther || !strings.HasPrefix(again.location, e.ts.GatewayURL+"?") || !strings.Contains(again.location, pg.Orders[0].OutTradeNo) {
+		t.Fatalf("pay again answered %d, Location %q: want the gateway with the same out_trade_no", again.status, again.location)
+	}
+	if p := bob.post("/orders/"+id+"/pay", url.Values{"csrf_token": {bob.csrf()}}); p.status != http.StatusNotFound {
+		t.Errorf("another buyer's pay again answered %d, want 404", p.status)
+	}
+	if n := e.orderCount(); n != 1 {
+		t.Errorf("pay again made a new order: %d orders", n)
+	}
+}
