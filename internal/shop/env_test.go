@@ -23,7 +23,7 @@ import (
 // env is a shop on a payment Service on SQLite, with the Service's notify
 // handler beside it on one httptest server, and a sandbox as Alipay.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ts    *sandbox.TestServer
 	store *sqlitestore.Store
 	svc   *payment.Service
@@ -31,7 +31,7 @@ type env struct {
 }
 
 // newEnv starts the shop selling products (nil: the default ones).
-func newEnv(t *testing.T, products []shop.Product) *env {
+func newEnv(t testing.TB, products []shop.Product) *env {
 	t.Helper()
 	e := &env{t: t, ts: sandbox.NewTestServer(t)}
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "zhifu.db"))
@@ -61,6 +61,14 @@ func newEnv(t *testing.T, products []shop.Product) *env {
 	mux.Handle("/alipay/notify", e.svc.NotifyHandler())
 	mux.Handle("/", sh)
 	return e
+}
+
+// with returns e reporting to t: one run of a fuzz target on an env made
+// for the whole target.
+func (e *env) with(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
 }
 
 // ctx returns a context for one step.
