@@ -75,7 +75,7 @@ sandbox saves its state.`)
 	}
 	d, err := StartDemo(ctx, DemoConfig{Addr: *addr, DataDir: *dataDir, TimeScale: *timeScale, Logger: logger, Progress: s.stdout})
 	if err != nil {
-		fmt.Fprintf(s.stderr, "zhifu demo: %v\n", err)
+		fmt.Fprintln(s.stderr, err)
 		return exitFail
 	}
 	printDemo(s.stdout, d)

@@ -106,12 +106,14 @@ type demoClock struct {
 	offset time.Duration
 }
 
+// Now returns the wall clock plus the offset.
 func (c *demoClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return time.Now().Add(c.offset)
 }
 
+// add moves the clock forward by d.
 func (c *demoClock) add(d time.Duration) {
 	c.mu.Lock()
 	c.offset += d
@@ -129,7 +131,7 @@ var ErrAddrInUse = errors.New("address already in use")
 // with the wall clock until Advance moves it.
 func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 	if cfg.Addr == "" || cfg.DataDir == "" {
-		return nil, errors.New("zhifu demo: DemoConfig.Addr and DataDir are required")
+		return nil, errors.New("DemoConfig.Addr and DataDir are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -146,6 +148,7 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 			for i := len(undo) - 1; i >= 0; i-- {
 				undo[i]()
 			}
+			err = fmt.Errorf("zhifu demo: %w", err)
 		}
 	}()
 
