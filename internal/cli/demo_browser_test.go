@@ -118,7 +118,10 @@ func TestDemoInBrowser(t *testing.T) {
 
 	t.Run("refund from my orders", func(t *testing.T) {
 		s := &shopper{t: t, b: b, d: d}
+		// "Pay on a phone", on a phone's screen.
+		b.Do(tab, "phone screen", chromedp.EmulateViewport(390, 844))
 		id := s.payAtCashier(tab, "sticker", "wap")
+		b.Do(tab, "desktop screen", chromedp.ResetViewport())
 		s.step(tab, "my-orders-before-refund", chromedp.Navigate(d.URL+"/orders"),
 			chromedp.WaitVisible(chromedp.CSS(`#order-`+id+` form.refund button`)))
 		s.step(tab, "my-orders-refunded", chromedp.Click(chromedp.CSS(`#order-`+id+` form.refund button`)),
