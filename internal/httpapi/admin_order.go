@@ -19,8 +19,8 @@ type adminOrderView struct {
 	Refundable alipay.Amount
 	// CanRefund and CanClose say which forms to show.
 	CanRefund, CanClose bool
-	Refunds    []payment.Refund
-	Timeline   []adminTimelineEntry
+	Refunds             []payment.Refund
+	Timeline            []adminTimelineEntry
 	// Notice is a result to show in green; Problem in amber.
 	Notice, Problem string
 	// TimelineNote says what is missing from the timeline, if anything.

@@ -18,7 +18,7 @@ const (
 	adminOrdersPageSize = 50
 	// adminTradeNoScan is how many of the newest orders a search by
 	// Alipay's trade_no looks through: the store has no index on it.
-	adminTradeNoScan = 10_000
+	adminTradeNoScan  = 10_000
 	adminMaxSearchLen = 128
 )
 
