@@ -109,7 +109,7 @@ func adminTestRefund(t *testing.T, store payment.Store) {
 		t.Errorf("result page: %d, no success message", page.status)
 	}
 	adminWantInOrder(t, page.body,
-		"部分退款", // the status badge at the top
+		"部分退款",                               // the status badge at the top
 		"¥10.00", "¥10.00", "¥3.50", "¥6.50", // amount, paid, refunded, refundable
 		rs[0].OutRequestNo, "退款成功", // the refunds table
 		"订单创建", "Order created",
