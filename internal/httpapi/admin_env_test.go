@@ -69,7 +69,7 @@ func (l *adminLogBuffer) String() string {
 // its notify handler and the admin pages on one httptest server, and a
 // browser-like client (cookies, no redirects followed).
 type adminEnv struct {
-	t      *testing.T
+	t      testing.TB
 	ts     *sandbox.TestServer
 	sb     *sandbox.Sandbox
 	store  payment.Store
@@ -91,7 +91,7 @@ type adminEnvOptions struct {
 }
 
 // adminOpenSQLite opens a store on a new SQLite file.
-func adminOpenSQLite(t *testing.T) payment.Store {
+func adminOpenSQLite(t testing.TB) payment.Store {
 	t.Helper()
 	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "zhifu.db"))
 	if err != nil {
@@ -103,7 +103,7 @@ func adminOpenSQLite(t *testing.T) payment.Store {
 
 // adminOpenPostgres opens a store in a new PostgreSQL schema of the
 // test's own, dropped when it ends (or skips the test without a server).
-func adminOpenPostgres(t *testing.T) payment.Store {
+func adminOpenPostgres(t testing.TB) payment.Store {
 	t.Helper()
 	_, dsn := testpg.Schema(t)
 	s, err := postgresstore.Open(context.Background(), dsn)
@@ -115,7 +115,7 @@ func adminOpenPostgres(t *testing.T) payment.Store {
 }
 
 // adminNewEnv starts an adminEnv on the store, logged out.
-func adminNewEnv(t *testing.T, store payment.Store, opts adminEnvOptions) *adminEnv {
+func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *adminEnv {
 	t.Helper()
 	e := &adminEnv{t: t, ts: sandbox.NewTestServer(t), store: store, clock: &adminClock{t: time.Now()}, logs: &adminLogBuffer{}}
 	e.sb = e.ts.Sandbox

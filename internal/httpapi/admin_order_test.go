@@ -20,7 +20,7 @@ import (
 var adminHiddenPattern = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // adminConfirmForm returns the fields of the confirmation page's form.
-func adminConfirmForm(t *testing.T, body string) url.Values {
+func adminConfirmForm(t testing.TB, body string) url.Values {
 	t.Helper()
 	f := url.Values{}
 	for _, m := range adminHiddenPattern.FindAllStringSubmatch(body, -1) {
