@@ -89,7 +89,9 @@ type adminServer struct {
 // the quarantined notifies with their replay, and with cfg.Bills the bill
 // differences. Every page but the login page requires a session, and
 // every form a CSRF token bound to it. All paths start with
-// cfg.BasePath.
+// cfg.BasePath. Forms are accepted only when their Origin (or Referer)
+// names the Host of the request: behind a reverse proxy, pass the Host
+// header on unchanged.
 func NewAdmin(cfg AdminConfig) (http.Handler, error) {
 	if err := cfg.adminFill(); err != nil {
 		return nil, err
@@ -108,8 +110,8 @@ func NewAdmin(cfg AdminConfig) (http.Handler, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		password: pw,
-		sessions: newAdminSessions(cfg.SessionKey, cfg.SessionTTL, cfg.Now),
-		limiter:  newAdminLoginLimiter(cfg.Now),
+		sessions: adminNewSessions(cfg.SessionKey, cfg.SessionTTL, cfg.Now),
+		limiter:  adminNewLoginLimiter(cfg.Now),
 		pages:    pages,
 	}
 	s.routes()

@@ -41,7 +41,7 @@ type adminSessions struct {
 	revoked map[string]time.Time // session id → its expiry
 }
 
-func newAdminSessions(key []byte, ttl time.Duration, now func() time.Time) *adminSessions {
+func adminNewSessions(key []byte, ttl time.Duration, now func() time.Time) *adminSessions {
 	return &adminSessions{key: key, ttl: ttl, now: now, revoked: map[string]time.Time{}}
 }
 
@@ -151,7 +151,7 @@ type adminLoginFailures struct {
 	last  time.Time
 }
 
-func newAdminLoginLimiter(now func() time.Time) *adminLoginLimiter {
+func adminNewLoginLimiter(now func() time.Time) *adminLoginLimiter {
 	return &adminLoginLimiter{now: now, clients: map[string]*adminLoginFailures{}}
 }
 
