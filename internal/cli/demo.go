@@ -105,6 +105,7 @@ func printDemo(w io.Writer, d *Demo) {
 	line := func(label, value string) { fmt.Fprintf(w, "  %-19s %s\n", label+":", value) }
 	line("shop", d.URL+"/")
 	line("sandbox dashboard", d.SandboxURL)
+	line("admin pages", d.AdminURL+" (password "+d.AdminPassword+", kept in the data dir)")
 	line("test buyer", DemoBuyerAccount+" (balance "+DemoBuyerBalance+"; no password: the cashier's Pay button pays)")
 	line("data dir", d.DataDir)
 	fmt.Fprintf(w, "\nOpen the shop, pay for something on the sandbox's cashier, watch the order turn paid, refund it.\n")

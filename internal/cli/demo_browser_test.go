@@ -132,3 +132,51 @@ func TestDemoInBrowser(t *testing.T) {
 		}
 	})
 }
+
+// TestDemoAdminInBrowser pays an order in the shop, then, on the admin
+// pages: logs in with the printed password, finds the order paid with its
+// verified notify in the timeline, and refunds it from there.
+func TestDemoAdminInBrowser(t *testing.T) {
+	b := browsertest.New(t)
+	d := startTestDemo(t)
+	tab := b.Tab()
+	s := &shopper{t: t, b: b, d: d}
+	id := s.payAtCashier(tab, "mooncake", "page")
+
+	s.step(tab, "admin-login", chromedp.Navigate(d.AdminURL+"orders/"+id),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)))
+	s.step(tab, "admin-order-paid",
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), d.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.badge.big.paid`)),
+		chromedp.WaitVisible(chromedp.CSS(`li.ev[data-kind="notify_received"]`)))
+	notify := browsertest.Run(b, tab, "read the notify in the timeline",
+		chromedp.Text(chromedp.CSS(`li.ev[data-kind="notify_received"]`)))
+	if !strings.Contains(notify, "Verified") || !strings.Contains(notify, "TRADE_SUCCESS") {
+		t.Errorf("the timeline's notify says %q: want it verified, TRADE_SUCCESS", notify)
+	}
+	if page := browsertest.Run(b, tab, "read the page", chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(page, d.AdminPassword) {
+		t.Error("the admin page shows the admin password")
+	}
+
+	o, err := d.Service.GetOrder(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.step(tab, "admin-refund-confirm",
+		chromedp.SendKeys(chromedp.CSS(`input[name="amount"]`), o.Amount.String()),
+		chromedp.SendKeys(chromedp.CSS(`input[name="reason"]`), "broken in transit"),
+		chromedp.Click(chromedp.CSS(`form[action$="/refund"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.actions button[type="submit"]`)))
+	s.step(tab, "admin-order-refunded",
+		chromedp.Click(chromedp.CSS(`form.actions button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.badge.big.refunded`)))
+	o, err = d.Service.GetOrder(context.Background(), id)
+	if err != nil || o.Status != payment.StatusRefunded || o.RefundedAmount != o.Amount {
+		t.Fatalf("after the admin's refund the database says %+v (%v): want refunded in full", o, err)
+	}
+	rs, err := d.Service.ListRefunds(context.Background(), id)
+	if err != nil || len(rs) != 1 || rs[0].Reason != "broken in transit" || rs[0].Status != payment.RefundSucceeded {
+		t.Fatalf("refunds %+v (%v): want the one refund, succeeded, with the reason typed", rs, err)
+	}
+}

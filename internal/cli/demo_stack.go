@@ -2,19 +2,23 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"zhifu/alipay"
+	"zhifu/internal/httpapi"
 	"zhifu/internal/shop"
 	"zhifu/payment"
 	"zhifu/payment/sqlitestore"
@@ -25,6 +29,10 @@ import (
 const (
 	demoSandboxDir = "sandbox"  // the sandbox's keys and trades, and the app's keys
 	demoDBFile     = "zhifu.db" // the payment service's orders and River's jobs
+	// demoAdminPasswordFile holds the admin pages' password, made at the
+	// first start and printed at every start: it guards only the demo's
+	// test data.
+	demoAdminPasswordFile = "admin-password"
 )
 
 // Paths of the demo's one listener. The sandbox answers its own paths
@@ -34,6 +42,7 @@ const (
 const (
 	demoNotifyPath = "/alipay/notify"
 	demoReturnPath = "/return" // served by the shop
+	demoAdminPath  = "/admin"  // the payment service's admin pages
 )
 
 // demoSandboxPaths are the path prefixes the sandbox serves on the demo's
@@ -82,6 +91,9 @@ type Demo struct {
 	URL string
 	// SandboxURL is the sandbox dashboard's URL.
 	SandboxURL string
+	// AdminURL is the admin pages' URL, and AdminPassword their password
+	// (made at the first start in DataDir, kept there).
+	AdminURL, AdminPassword string
 	// DataDir is the absolute data directory.
 	DataDir string
 	// AppID is the id of the demo's app at the sandbox.
@@ -244,7 +256,20 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 	if err != nil {
 		return nil, err
 	}
+	progress("opening the admin pages…")
+	if d.AdminPassword, err = loadOrCreateDemoPassword(filepath.Join(dir, demoAdminPasswordFile)); err != nil {
+		return nil, err
+	}
+	admin, err := httpapi.NewAdmin(httpapi.AdminConfig{
+		Service: svc, Store: store, Password: d.AdminPassword, BasePath: demoAdminPath,
+		Logger: cfg.Logger.With("part", "admin"), Now: d.clock.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.AdminURL = d.URL + demoAdminPath + "/"
 	mux := http.NewServeMux()
+	mux.Handle(demoAdminPath+"/", admin)
 	for _, p := range demoSandboxPaths {
 		mux.Handle(p, sb)
 	}
@@ -258,6 +283,26 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 	go func() { d.served <- d.srv.Serve(ln) }()
 	progress("ready.")
 	return d, nil
+}
+
+// loadOrCreateDemoPassword returns the password kept in the file at path,
+// making a random one there (mode 0600) at the first start.
+func loadOrCreateDemoPassword(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if pw := strings.TrimSpace(string(b)); len(pw) >= 8 {
+			return pw, nil
+		}
+		return "", fmt.Errorf("%s: the admin password there is shorter than 8 characters: remove the file to have a new one made", path)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	pw := strings.ToLower(rand.Text()[:16])
+	if err := sandbox.WriteFileAtomic(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return pw, nil
 }
 
 // Now returns the payment service's clock (the sandbox's trade clock
