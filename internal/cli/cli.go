@@ -51,6 +51,7 @@ func commands() []*command {
 		signCommand(),
 		verifyCommand(),
 		sandboxCommand(),
+		serveCommand(),
 		versionCommand(),
 	}
 }
