@@ -61,7 +61,11 @@ type checker struct {
 
 // bad records a problem of the setting key.
 func (k *checker) bad(key, format string, a ...any) {
-	k.problems = append(k.problems, problem{field: key, from: k.c.from(key), msg: fmt.Sprintf(format, a...)})
+	from := k.c.from(key)
+	if strings.HasPrefix(format, "not set") {
+		from = "not set"
+	}
+	k.problems = append(k.problems, problem{field: key, from: from, msg: fmt.Sprintf(format, a...)})
 }
 
 // check reports what is wrong with c as problems, each naming the setting,
@@ -182,7 +186,7 @@ func (k *checker) checkApp() {
 func (k *checker) wantKind(key, text string, want keyKind, hint string) bool {
 	got, err := parseAnyKey(key, text)
 	if err != nil {
-		k.bad(key, "%v", strings.TrimPrefix(strings.TrimPrefix(err.Error(), key+": "), "alipay: "))
+		k.bad(key, "%v: %s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), key+": "), "alipay: "), hint)
 		return false
 	}
 	if got.kind == want {
@@ -217,6 +221,12 @@ func (k *checker) alipayProblem(err error) {
 	}
 	for _, f := range alipayFields {
 		msg = strings.ReplaceAll(msg, f.field, f.key)
+	}
+	// The problem names the setting: the message need not start with it.
+	for _, f := range alipayFields {
+		if f.key == key {
+			msg = strings.TrimPrefix(strings.TrimPrefix(msg, f.key+": "), f.key+" ")
+		}
 	}
 	if key == "app_private_key" {
 		key = k.c.secretField("app_private_key")

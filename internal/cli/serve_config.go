@@ -364,6 +364,15 @@ func (c *serveConfig) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()
 // GoString is String.
 func (c *serveConfig) GoString() string { return c.String() }
 
+// MarshalJSON marshals the fields of String, secrets redacted.
+func (c *serveConfig) MarshalJSON() ([]byte, error) {
+	m := map[string]string{}
+	for _, f := range c.fields() {
+		m[f[0]] = f[1]
+	}
+	return json.Marshal(m)
+}
+
 // LogValue logs the configuration with its secrets redacted.
 func (c *serveConfig) LogValue() slog.Value {
 	fs := c.fields()
@@ -411,13 +420,26 @@ func (d dsn) isPostgres() bool {
 	return strings.HasPrefix(string(d), "postgres://") || strings.HasPrefix(string(d), "postgresql://")
 }
 
-// String returns d with any password replaced by "xxxxx".
+// String returns d with any password, of its user info or its password
+// parameter, replaced by "xxxxx".
 func (d dsn) String() string {
 	s := string(d)
-	if i := strings.Index(s, "://"); i >= 0 {
-		return s[:i+3] + redactUserinfo(s[i+3:])
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
 	}
-	return s
+	s = s[:i+3] + redactUserinfo(s[i+3:])
+	base, query, ok := strings.Cut(s, "?")
+	if !ok {
+		return s
+	}
+	params := strings.Split(query, "&")
+	for j, p := range params {
+		if strings.HasPrefix(p, "password=") {
+			params[j] = "password=xxxxx"
+		}
+	}
+	return base + "?" + strings.Join(params, "&")
 }
 
 // redactUserinfo hides the password in the user@host part of a URL after
