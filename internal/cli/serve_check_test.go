@@ -130,11 +130,20 @@ func TestServeRefusals(t *testing.T) {
 			map[string]string{"ZHIFU_APP_PRIVATE_KEY": "not-a-key-TOPSECRET"}, "app_private_key", "environment ZHIFU_APP_PRIVATE_KEY", ""},
 		{"private key twice", base(), map[string]string{"ZHIFU_APP_PRIVATE_KEY": readFile(t, appPriv)},
 			"app_private_key", "environment ZHIFU_APP_PRIVATE_KEY and flag --app-private-key-file", "is given twice: keep either"},
-		{"missing key file", func() map[string]string { m := base(); m["alipay-public-key-file"] = filepath.Join(dir, "nope.pem"); return m }(), nil,
+		{"missing key file", func() map[string]string {
+			m := base()
+			m["alipay-public-key-file"] = filepath.Join(dir, "nope.pem")
+			return m
+		}(), nil,
 			"alipay_public_key_file", "flag --alipay-public-key-file", "no such file or directory: correct the path"},
 		{"key and certificate mode", func() map[string]string { m := base(); m["app-cert-file"] = goodApp; return m }(), nil,
 			"alipay_public_key_file", "flag", "choose key mode"},
-		{"certificate mode incomplete", func() map[string]string { m := certMode(base(), goodApp, "", ""); delete(m, "alipay-cert-file"); delete(m, "alipay-root-cert-file"); return m }(), nil,
+		{"certificate mode incomplete", func() map[string]string {
+			m := certMode(base(), goodApp, "", "")
+			delete(m, "alipay-cert-file")
+			delete(m, "alipay-root-cert-file")
+			return m
+		}(), nil,
 			"alipay_root_cert_file", "", "certificate mode needs all three certificate files: set --alipay-root-cert-file"},
 		{"app certificate of another key", func() map[string]string {
 			m := certMode(base(), goodApp, goodAlipay, goodRoot)
@@ -155,7 +164,11 @@ func TestServeRefusals(t *testing.T) {
 			"notify_url", "environment ZHIFU_NOTIFY_URL", "is a private address"},
 		{"production notify URL on a bare host name", func() map[string]string { m := prod(base()); m["notify-url"] = "https://payserver/notify"; return m }(), nil,
 			"notify_url", "flag --notify-url", "bare host name"},
-		{"notify URL with a query", func() map[string]string { m := base(); m["notify-url"] = "https://pay.example.com/notify?shop=1"; return m }(), nil,
+		{"notify URL with a query", func() map[string]string {
+			m := base()
+			m["notify-url"] = "https://pay.example.com/notify?shop=1"
+			return m
+		}(), nil,
 			"notify_url", "flag --notify-url", "has a query string or fragment"},
 		{"public URL with a fragment", func() map[string]string { m := base(); m["public-url"] = "https://pay.example.com/#x"; return m }(), nil,
 			"public_url", "flag --public-url", "has a query string or fragment"},
