@@ -164,7 +164,11 @@ func parseConfigFile(name string, data []byte) (rawSettings, []problem) {
 		st, ok := lookupSetting(k)
 		switch {
 		case !ok:
-			probs = append(probs, problem{field: k, from: from, msg: "unknown key: remove it, or correct its spelling (the keys are listed in docs/configuration.md and by zhifu serve --help)"})
+			name := k
+			if strings.Trim(k, "abcdefghijklmnopqrstuvwxyz_0123456789") != "" || k == "" {
+				name = strconv.Quote(k) // shown as it is, whatever it holds
+			}
+			probs = append(probs, problem{field: name, from: from, msg: "unknown key: remove it, or correct its spelling (the keys are listed in docs/configuration.md and by zhifu serve --help)"})
 			continue
 		case st.secret:
 			probs = append(probs, problem{field: k, from: from, msg: fmt.Sprintf("secrets are not read from the config file: set $%s, or %q to a file holding it", st.envName(), k+"_file")})
