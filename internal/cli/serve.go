@@ -132,8 +132,11 @@ type app struct {
 	// order (payment.Config.OnChange): webhooks and metrics add theirs
 	// here, in newApp, before the first request. Keep them quick.
 	onChange  []func(context.Context, payment.Change)
+	stopOnce  sync.Once
+	stopErr   error
 	closeOnce sync.Once
 	closeErr  error
+	served    bool // serve ran its shutdown
 }
 
 // newApp checks cfg (the same checks as zhifu serve's, returned as one
@@ -291,6 +294,11 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	fmt.Fprintf(a.out, "shutting down: finishing the requests and jobs in flight (up to %s)…\n", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	// The requests and the jobs in flight finish side by side, within
+	// the one deadline; the database closes after both.
+	a.served = true
+	jobsStopped := make(chan error, 1)
+	go func() { jobsStopped <- a.stopJobs(sctx) }()
 	var errs []error
 	if serveErr != nil {
 		errs = append(errs, fmt.Errorf("serving: %w", serveErr))
@@ -300,6 +308,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 			errs = append(errs, fmt.Errorf("requests still in flight after %s were cut off: %w", a.cfg.ShutdownTimeout, err))
 		}
 		<-served
+	}
+	if err := <-jobsStopped; err != nil {
+		errs = append(errs, err)
 	}
 	if err := a.close(sctx); err != nil {
 		errs = append(errs, err)
@@ -311,15 +322,27 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// stopJobs stops the jobs, waiting for those running until ctx is done.
+// Stopping jobs stopped already does nothing.
+func (a *app) stopJobs(ctx context.Context) error {
+	a.stopOnce.Do(func() {
+		if a.jobs == nil {
+			return
+		}
+		if err := a.jobs.Stop(ctx); err != nil {
+			a.stopErr = fmt.Errorf("stopping the jobs: %w", err)
+		}
+	})
+	return a.stopErr
+}
+
 // close stops the jobs (waiting for those running until ctx is done) and
 // closes the database. Calls after the first return its result.
 func (a *app) close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
 		var errs []error
-		if a.jobs != nil {
-			if err := a.jobs.Stop(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("stopping the jobs: %w", err))
-			}
+		if err := a.stopJobs(ctx); err != nil && !a.served {
+			errs = append(errs, err) // serve reported it already
 		}
 		if err := a.db.close(); err != nil {
 			errs = append(errs, fmt.Errorf("closing the database: %w", err))

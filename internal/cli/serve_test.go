@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -312,5 +315,69 @@ func TestServeListenBusy(t *testing.T) {
 	code := mainEnv(t.Context(), append([]string{"serve"}, args...), func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
 	if code != exitFail || !strings.Contains(stderr.String(), "listen (flag --listen): ") || stdout.String() != "" {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+}
+
+// startNotifyInFlight opens a connection to zhifu serve and sends the
+// head of a notify whose body is still to come, and returns once the
+// notify handler is running: it asked for the body (100 Continue).
+func startNotifyInFlight(t *testing.T, rs *runningServe, body string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", rs.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		notifyPath, rs.addr, len(body))
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("want 100 Continue, got %q %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line after it
+		t.Fatal(err)
+	}
+	return conn, br
+}
+
+// TestServeFinishesRequestsInFlight interrupts zhifu serve while a notify
+// is being received: the notify is answered before it stops.
+func TestServeFinishesRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	_, args := newServeSandbox(t)
+	rs := startServe(t, nil, append(args, "--database", filepath.Join(t.TempDir(), "z.db"))...)
+	body := "notify_type=trade_status_sync&out_trade_no=NONE"
+	conn, br := startNotifyInFlight(t, rs, body)
+	rs.stop() // SIGTERM, as it were, with the notify half received
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the notify in flight got no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Errorf("an unsigned notify answered %s", resp.Status)
+	}
+	if code := rs.shutdown(t); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, rs.stderr)
+	}
+}
+
+// TestServeShutdownDeadline interrupts zhifu serve while a notify's body
+// never comes: at --shutdown-timeout the request is cut off, the database
+// closed, and the exit says so.
+func TestServeShutdownDeadline(t *testing.T) {
+	t.Parallel()
+	_, args := newServeSandbox(t)
+	rs := startServe(t, nil, append(args, "--database", filepath.Join(t.TempDir(), "z.db"), "--shutdown-timeout", "100ms")...)
+	startNotifyInFlight(t, rs, "never sent")
+	if code := rs.shutdown(t); code != exitFail || !strings.Contains(rs.stderr.String(), "requests still in flight after 100ms were cut off") {
+		t.Fatalf("exit %d\nstderr:\n%s", code, rs.stderr)
+	}
+	if _, err := rs.app.service.GetOrder(context.Background(), "ord_X"); err == nil || errors.Is(err, payment.ErrNotFound) {
+		t.Errorf("the database still answers after the shutdown: %v", err)
 	}
 }
