@@ -151,6 +151,9 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 	if probs, _ := cfg.check(); len(probs) > 0 {
 		return nil, configError(probs)
 	}
+	if cfg.notifyURL() == "" {
+		return nil, configError{{field: "public_url", from: "not set", msg: "not set, and the listen address has no port yet: set it to the address Alipay reaches this server at"}}
+	}
 	if out == nil {
 		out = io.Discard
 	}
@@ -221,6 +224,15 @@ func (c *serveConfig) fillDefaults() {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = defaultShutdownTimeout
+	}
+	if c.PublicURL == "" && c.NotifyURL == "" && c.mode() != modeProduction {
+		// This machine, at the listen address, when its port is known.
+		if host, port, err := net.SplitHostPort(c.Listen); err == nil && port != "0" {
+			if host == "" || host == "0.0.0.0" || host == "::" {
+				host = "127.0.0.1"
+			}
+			c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		}
 	}
 }
 

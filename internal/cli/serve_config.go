@@ -98,7 +98,6 @@ const (
 	sourceFile
 	sourceEnv
 	sourceFlag
-	sourceCode
 )
 
 // value is a setting's raw value and where it came from.

@@ -381,3 +381,48 @@ func TestServeShutdownDeadline(t *testing.T) {
 		t.Errorf("the database still answers after the shutdown: %v", err)
 	}
 }
+
+// TestServeAppRun runs an app made in code with run, which listens on the
+// configured address; its notify URL is made of it.
+func TestServeAppRun(t *testing.T) {
+	t.Parallel()
+	ts := sandbox.NewTestServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // a free port, for run to listen on
+	cfg := &serveConfig{
+		Listen: addr, AppID: ts.AppID, AppPrivateKey: secret(ts.AppPrivateKeyPEM), AlipayPublicKey: ts.AlipayPublicKeyPEM,
+		Gateway: ts.GatewayURL, Database: dsn(filepath.Join(t.TempDir(), "z.db")), Logger: slog.New(slog.DiscardHandler),
+	}
+	progress := newNotifyBuffer()
+	a, err := newApp(context.Background(), cfg, progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx) }()
+	for !strings.Contains(progress.String(), "listening on") {
+		select {
+		case <-progress.written:
+		case err := <-done:
+			t.Fatalf("run returned %v before listening:\n%s", err, progress)
+		}
+	}
+	rs := &runningServe{app: a, addr: ln.Addr()}
+	payThroughNotify(t, ts, rs)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// Port 0 is known only once bound: newApp cannot make a notify URL of it.
+	cfg0 := *cfg
+	cfg0.Listen, cfg0.PublicURL = "127.0.0.1:0", ""
+	if _, err := newApp(context.Background(), &cfg0, nil); err == nil || !strings.Contains(err.Error(), "public_url: not set") {
+		t.Errorf("newApp with port 0 and no public URL: %v", err)
+	}
+}
