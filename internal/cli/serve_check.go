@@ -162,6 +162,9 @@ func (k *checker) checkApp() {
 		ok = k.wantKind("alipay_public_key_file", c.AlipayPublicKey, kindPublic,
 			"give Alipay's public key (支付宝公钥), shown in the console next to the app public key you uploaded") && ok
 	}
+	if prod {
+		k.checkNotSandboxKeys()
+	}
 	if !ok || c.AppID == "" {
 		return
 	}
@@ -175,9 +178,6 @@ func (k *checker) checkApp() {
 				k.bad(f.key, "%s", msg)
 			}
 		}
-	}
-	if prod {
-		k.checkNotSandboxKeys()
 	}
 }
 
