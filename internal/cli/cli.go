@@ -52,6 +52,7 @@ func commands() []*command {
 		verifyCommand(),
 		sandboxCommand(),
 		demoCommand(),
+		serveCommand(),
 		versionCommand(),
 	}
 }
