@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"zhifu/alipay"
-	"zhifu/internal/httpapi"
 	"zhifu/internal/shop"
 	"zhifu/payment"
 	"zhifu/payment/sqlitestore"
@@ -35,20 +34,20 @@ const (
 	demoAdminPasswordFile = "admin-password"
 )
 
-// Paths of the demo's one listener. The sandbox answers its own paths
-// (gateway, cashier, QR scan page, bill downloads, dashboard); the payment
-// service answers Alipay's notify; the shop takes the rest. /admin/ is
-// kept free for the payment service's admin pages.
-const (
-	demoNotifyPath = "/alipay/notify"
-	demoReturnPath = "/return" // served by the shop
-	demoAdminPath  = "/admin"  // the payment service's admin pages
-)
+// demoReturnPath is the return URL's path on the demo's one listener,
+// served by the shop. The sandbox answers its own paths (gateway,
+// cashier, QR scan page, bill downloads, dashboard), the payment service
+// Alipay's notify (notifyPath) and its admin pages, and the shop the rest.
+const demoReturnPath = "/return"
 
 // demoSandboxPaths are the path prefixes the sandbox serves on the demo's
 // listener: its handler builds its links from the root, so it cannot live
 // under a prefix.
 var demoSandboxPaths = []string{"/gateway.do", "/cashier/", "/qr/", "/bill/", "/sandbox", "/sandbox/"}
+
+// demoServicePaths are the path prefixes the payment service (zhifu
+// serve's handler) serves on the demo's listener.
+var demoServicePaths = []string{"/alipay/", adminPath + "/", "/healthz"}
 
 // DemoBuyerAccount and DemoBuyerBalance are what the sandbox's cashier
 // shows as its buyer; a test checks that the cashier still says so.
@@ -103,6 +102,7 @@ type Demo struct {
 	Service *payment.Service
 	Store   *sqlitestore.Store
 
+	app    *app
 	clock  *demoClock
 	srv    *http.Server
 	served chan error
@@ -205,15 +205,6 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 	app, _ := sb.App(own.app.AppID)
 	d.Sandbox, d.AppID = sb, app.AppID
 
-	progress("opening the database…")
-	store, err := sqlitestore.Open(ctx, filepath.Join(dir, demoDBFile))
-	if err != nil {
-		return nil, err
-	}
-	undo = append(undo, func() { store.Close() })
-	d.Store = store
-
-	progress("starting the payment service and its jobs (reconcile, expire, refunds)…")
 	privPEM, err := os.ReadFile(own.private)
 	if err != nil {
 		return nil, err
@@ -222,58 +213,54 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := alipay.New(alipay.Config{AppID: app.AppID, PrivateKey: string(privPEM), AlipayPublicKey: string(alipayPub), Gateway: gateway})
+	pw, err := loadOrCreateDemoPassword(filepath.Join(dir, demoAdminPasswordFile))
 	if err != nil {
 		return nil, err
 	}
-	svcLog := cfg.Logger.With("part", "payment")
-	svc, err := payment.New(payment.Config{
-		Store:     store,
-		Alipay:    client,
-		SellerID:  app.SellerID,
-		NotifyURL: d.URL + demoNotifyPath,
-		ReturnURL: d.URL + demoReturnPath,
-		Logger:    svcLog,
-		Now:       d.clock.Now,
-		OnChange:  cfg.OnChange,
-		Jobs: func(r payment.JobRunner) (*payment.Jobs, error) {
-			return payment.NewJobs(ctx, store.RiverDriver(), payment.JobsConfig{
-				Runner: r, Store: store, Now: d.clock.Now, Logger: svcLog, PollInterval: cfg.JobPollInterval,
-			})
-		},
-	})
+	// The payment service is zhifu serve's, configured in code: the
+	// sandbox is its gateway, the shop's page its return URL.
+	a, err := newApp(ctx, &serveConfig{
+		Listen:          dialAddr(ln.Addr()),
+		AppID:           app.AppID,
+		AppPrivateKey:   secret(privPEM),
+		AlipayPublicKey: string(alipayPub),
+		Gateway:         gateway,
+		PublicURL:       d.URL,
+		ReturnURL:       d.URL + demoReturnPath,
+		SellerID:        app.SellerID,
+		Database:        dsn(filepath.Join(dir, demoDBFile)),
+		AdminPassword:   secret(pw),
+		Logger:          cfg.Logger.With("part", "payment"),
+		Now:             d.clock.Now,
+		JobPollInterval: cfg.JobPollInterval,
+	}, cfg.Progress)
 	if err != nil {
 		return nil, err
 	}
-	d.Service = svc
-	if err := svc.Jobs().Start(context.WithoutCancel(ctx)); err != nil {
+	undo = append(undo, func() { a.close(context.Background()) })
+	if cfg.OnChange != nil {
+		a.onChange = append(a.onChange, cfg.OnChange)
+	}
+	d.app, d.Service, d.Store, d.AdminPassword = a, a.service, a.db.sqlite, pw
+	d.AdminURL = d.URL + adminPath + "/"
+	progress("starting the payment jobs (reconcile, expire, refunds)…")
+	if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("starting the payment jobs: %w", err)
 	}
-	undo = append(undo, func() { svc.Jobs().Stop(context.Background()) })
 
 	progress("opening the shop…")
-	sh, err := shop.New(shop.Config{Service: svc, Orders: store, SandboxURL: d.SandboxURL, Logger: cfg.Logger.With("part", "shop")})
+	sh, err := shop.New(shop.Config{Service: a.service, Orders: a.db.sqlite, SandboxURL: d.SandboxURL, Logger: cfg.Logger.With("part", "shop")})
 	if err != nil {
 		return nil, err
 	}
-	progress("opening the admin pages…")
-	if d.AdminPassword, err = loadOrCreateDemoPassword(filepath.Join(dir, demoAdminPasswordFile)); err != nil {
-		return nil, err
-	}
-	admin, err := httpapi.NewAdmin(httpapi.AdminConfig{
-		Service: svc, Store: store, Password: d.AdminPassword, BasePath: demoAdminPath,
-		Logger: cfg.Logger.With("part", "admin"), Now: d.clock.Now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	d.AdminURL = d.URL + demoAdminPath + "/"
 	mux := http.NewServeMux()
-	mux.Handle(demoAdminPath+"/", admin)
 	for _, p := range demoSandboxPaths {
 		mux.Handle(p, sb)
 	}
-	mux.Handle(demoNotifyPath, svc.NotifyHandler())
+	service := a.handler()
+	for _, p := range demoServicePaths {
+		mux.Handle(p, service)
+	}
 	mux.Handle("/", sh)
 	d.srv = &http.Server{
 		Handler:           mux,
@@ -329,8 +316,8 @@ func (d *Demo) Served() <-chan error { return d.served }
 func (d *Demo) Shutdown(ctx context.Context) error {
 	d.once.Do(func() {
 		var errs []error
-		if err := d.Service.Jobs().Stop(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stopping the jobs: %w", err))
+		if err := d.app.stopJobs(ctx); err != nil {
+			errs = append(errs, err)
 		}
 		if err := d.Sandbox.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping the sandbox: %w", err))
@@ -339,8 +326,8 @@ func (d *Demo) Shutdown(ctx context.Context) error {
 			d.srv.Close()
 			errs = append(errs, fmt.Errorf("requests still in flight were cut off: %w", err))
 		}
-		if err := d.Store.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing the database: %w", err))
+		if err := d.app.close(ctx); err != nil {
+			errs = append(errs, err)
 		}
 		d.err = errors.Join(errs...)
 	})

@@ -106,7 +106,7 @@ func TestDemoCommandServesTheShopAndKeepsOrders(t *testing.T) {
 	dir := t.TempDir()
 	rd := startDemoCommand(t, "--addr", "127.0.0.1:0", "--data-dir", dir)
 	out := rd.stdout.String()
-	for _, want := range []string{"starting the Alipay sandbox…", "opening the database…", "ready.", "sandbox dashboard:  " + rd.url + "/sandbox/", DemoBuyerAccount, DemoBuyerBalance, dir} {
+	for _, want := range []string{"starting the Alipay sandbox…", "opening the SQLite database", "ready.", "sandbox dashboard:  " + rd.url + "/sandbox/", DemoBuyerAccount, DemoBuyerBalance, dir} {
 		if !strings.Contains(out, want) {
 			t.Errorf("zhifu demo did not print %q:\n%s", want, out)
 		}

@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"zhifu/alipay"
+	"zhifu/internal/httpapi"
 	"zhifu/payment"
 )
 
@@ -20,6 +22,7 @@ import (
 const (
 	notifyPath = "/alipay/notify"
 	returnPath = "/alipay/return"
+	adminPath  = "/admin" // the admin pages, when an admin password is set
 )
 
 // Timeouts of the server of zhifu serve.
@@ -131,7 +134,9 @@ type app struct {
 	// onChange are called, in order, after every committed change of an
 	// order (payment.Config.OnChange): webhooks and metrics add theirs
 	// here, in newApp, before the first request. Keep them quick.
-	onChange  []func(context.Context, payment.Change)
+	onChange []func(context.Context, payment.Change)
+	// admin is the admin pages, or nil without an admin password.
+	admin     http.Handler
 	stopOnce  sync.Once
 	stopErr   error
 	closeOnce sync.Once
@@ -187,7 +192,7 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 		DefaultExpiry:        cfg.DefaultExpiry,
 		OnChange:             a.changed,
 		Jobs: func(r payment.JobRunner) (*payment.Jobs, error) {
-			return db.newJobs(ctx, payment.JobsConfig{Runner: r, Logger: a.logger, Now: cfg.Now})
+			return db.newJobs(ctx, payment.JobsConfig{Runner: r, Logger: a.logger, Now: cfg.Now, PollInterval: cfg.JobPollInterval})
 		},
 	})
 	if err != nil {
@@ -196,6 +201,16 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 	}
 	a.service, a.jobs = svc, svc.Jobs()
 	fmt.Fprintf(out, "jobs ready: River's tables migrated\n")
+	if cfg.AdminPassword != "" {
+		a.admin, err = httpapi.NewAdmin(httpapi.AdminConfig{
+			Service: svc, Store: db.store, Password: string(cfg.AdminPassword), BasePath: adminPath,
+			Logger: a.logger, Now: cfg.Now, SecureCookies: strings.HasPrefix(cfg.notifyURL(), "https://"),
+		})
+		if err != nil {
+			db.close()
+			return nil, fmt.Errorf("the admin pages: %w", err)
+		}
+	}
 	return a, nil
 }
 
@@ -252,6 +267,9 @@ func newServeMux(a *app) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+notifyPath, a.service.NotifyHandler())
 	mux.Handle("GET "+returnPath, a.service.ReturnHandler())
+	if a.admin != nil {
+		mux.Handle(adminPath+"/", a.admin)
+	}
 	// A minimal liveness check until the operations endpoints come.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

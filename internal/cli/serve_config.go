@@ -286,6 +286,9 @@ type serveConfig struct {
 	Now func() time.Time
 	// HTTPClient calls Alipay. Default: alipay's.
 	HTTPClient *http.Client
+	// JobPollInterval is how often the jobs look for work that is due.
+	// Default: payment.DefaultJobPollInterval.
+	JobPollInterval time.Duration
 
 	// raw are the settings the configuration was made from, for naming
 	// where a value came from; nil for a configuration made in code.
