@@ -21,6 +21,9 @@ type SweepResult struct {
 	Refunds int
 	// Scheduled is how many jobs it added: the ones that were missing.
 	Scheduled int
+	// Webhooks is how many webhook events it recorded or scheduled again
+	// (see JobsConfig.Webhooks).
+	Webhooks int
 }
 
 // Sweep schedules the jobs that are missing, so that nothing is lost
@@ -39,7 +42,11 @@ type SweepResult struct {
 //     however old;
 //   - a settling, due now, for every refund still pending or unknown
 //     that is older than JobsConfig.RefundSettleAfter (the oldest 1,000:
-//     the store lists no more at once).
+//     the store lists no more at once);
+//   - with JobsConfig.Webhooks, the webhook event of every state change
+//     within JobsConfig.SweepLookback that has none (recorded with the
+//     order as it is now), and the delivery of every event of that window
+//     still pending or retrying.
 //
 // Each listing stops after JobsConfig.SweepLimit entries. A failing
 // listing does not stop the others; the error joins them all.
@@ -85,9 +92,15 @@ func (j *Jobs) Sweep(ctx context.Context) (SweepResult, error) {
 		}
 	}
 
-	if res.Scheduled > 0 {
+	if w := j.cfg.Webhooks; w != nil {
+		n, err := w.sweep(ctx, now.Add(-j.cfg.SweepLookback), j.cfg.SweepLimit)
+		res.Webhooks = n
+		errs = append(errs, err)
+	}
+
+	if res.Scheduled > 0 || res.Webhooks > 0 {
 		j.log.InfoContext(ctx, "payment: sweep scheduled missing jobs",
-			"orders", res.Orders, "refunds", res.Refunds, "scheduled", res.Scheduled)
+			"orders", res.Orders, "refunds", res.Refunds, "scheduled", res.Scheduled, "webhooks", res.Webhooks)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return res, fmt.Errorf("payment: sweep: %w", err)
