@@ -64,8 +64,8 @@ func paidWithChange(t *testing.T, s payment.Store, i int) (*payment.Order, payme
 func webhookEvent(o *payment.Order, seq int64, at time.Time) *payment.WebhookEvent {
 	return &payment.WebhookEvent{
 		ID: payment.WebhookEventID(o.ID, seq), OrderID: o.ID, OutTradeNo: o.OutTradeNo, Seq: seq,
-		Type:    payment.WebhookEventPaid,
-		Payload: []byte(fmt.Sprintf(`{"id":%q,"type":"payment.paid","data":{"amount":"100.00","subject":"订单 ✓"}}`, payment.WebhookEventID(o.ID, seq))),
+		Type:      payment.WebhookEventPaid,
+		Payload:   []byte(fmt.Sprintf(`{"id":%q,"type":"payment.paid","data":{"amount":"100.00","subject":"订单 ✓"}}`, payment.WebhookEventID(o.ID, seq))),
 		CreatedAt: at,
 	}
 }
