@@ -251,11 +251,11 @@ func (w *Webhooks) Resend(ctx context.Context, eventID string) (*WebhookAttempt,
 	return w.attempt(ctx, e, true, e.Status)
 }
 
-// deliver makes the automatic attempt'th attempt (of max) of the event,
+// deliver makes the automatic attempt'th attempt (of maxAttempts) of the event,
 // for its job. It returns nil when the event is delivered (or was, or was
 // given up), an error wrapping ErrWebhookNotDelivered to have the job
 // retried, and errGaveUp after the last attempt.
-func (w *Webhooks) deliver(ctx context.Context, eventID string, attempt, max int) error {
+func (w *Webhooks) deliver(ctx context.Context, eventID string, attempt, maxAttempts int) error {
 	e, err := w.cfg.Store.GetWebhookEvent(ctx, eventID)
 	if err != nil {
 		return fmt.Errorf("payment: webhook deliver %s: %w", eventID, err)
@@ -264,7 +264,7 @@ func (w *Webhooks) deliver(ctx context.Context, eventID string, attempt, max int
 		return nil // delivered by a resend meanwhile, or given up before a crash
 	}
 	failed := WebhookStatusRetrying
-	if attempt >= max {
+	if attempt >= maxAttempts {
 		failed = WebhookStatusFailed
 	}
 	a, err := w.attempt(ctx, e, false, failed)
@@ -277,15 +277,15 @@ func (w *Webhooks) deliver(ctx context.Context, eventID string, attempt, max int
 // errGaveUp marks the failure of an event's last automatic attempt.
 var errGaveUp = errors.New("payment: webhook given up after its last attempt")
 
-// attempt POSTs e once, records the attempt with the result delivered or
-// failed (the status to store when not delivered), and returns it.
+// attempt POSTs e once, records the attempt with the result delivered,
+// or failed (the status to store when not delivered), and returns it.
 func (w *Webhooks) attempt(ctx context.Context, e *WebhookEvent, manual bool, failed WebhookStatus) (*WebhookAttempt, error) {
 	log := w.log.With("out_trade_no", e.OutTradeNo, "order_id", e.OrderID, "event_id", e.ID)
 	a := w.post(ctx, e)
-	a.Manual = manual
-	a.Result = WebhookStatusDelivered
-	if a.Error != "" {
-		a.Result = failed
+	delivered := a.Error == ""
+	a.Manual, a.Result = manual, failed
+	if delivered {
+		a.Result = WebhookStatusDelivered
 	}
 	if err := w.cfg.Store.RecordWebhookAttempt(context.WithoutCancel(ctx), a); err != nil {
 		log.Error("payment: webhook: recording the attempt failed", "status_code", a.StatusCode, "error", err)
@@ -293,16 +293,12 @@ func (w *Webhooks) attempt(ctx context.Context, e *WebhookEvent, manual bool, fa
 	}
 	attrs := []any{"type", e.Type, "attempt", a.Number, "manual", manual, "status_code", a.StatusCode,
 		"duration", a.Duration.Round(time.Millisecond)}
-	switch a.Result {
-	case WebhookStatusDelivered:
+	switch {
+	case delivered:
 		log.Info("payment: webhook delivered", attrs...)
 		return a, nil
-	case WebhookStatusFailed:
-		if !manual {
-			log.Error("payment: webhook given up: the endpoint failed every attempt; resend it once it is fixed", append(attrs, "error", a.Error)...)
-			break
-		}
-		fallthrough
+	case a.Result == WebhookStatusFailed && !manual:
+		log.Error("payment: webhook given up: the endpoint failed every attempt; resend it once it is fixed", append(attrs, "error", a.Error)...)
 	default:
 		log.Warn("payment: webhook attempt failed", append(attrs, "error", a.Error)...)
 	}
