@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -410,5 +411,19 @@ func TestWebhooksConfig(t *testing.T) {
 	cfg.Store = b.store
 	if _, err := payment.NewJobs(context.Background(), b.store.(*sqlitestore.Store).RiverDriver(), cfg); err == nil {
 		t.Error("a second Jobs with the same Webhooks was accepted")
+	}
+}
+
+// TestWebhooksConfigRedacted: printing or logging the configuration does
+// not show the secret.
+func TestWebhooksConfigRedacted(t *testing.T) {
+	t.Parallel()
+	cfg := payment.WebhooksConfig{URL: "https://example.com/hooks", Secret: testWebhookSecret}
+	var logs syncBuffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "webhooks", cfg)
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%v", &cfg), logs.String()} {
+		if strings.Contains(s, testWebhookSecret) || !strings.Contains(s, "REDACTED") {
+			t.Errorf("%s: shows the secret, or does not say it is redacted", s)
+		}
 	}
 }

@@ -349,3 +349,23 @@ func (w *Webhooks) post(ctx context.Context, e *WebhookEvent) *WebhookAttempt {
 	}
 	return a
 }
+
+// String describes the configuration with its secret redacted, so that
+// printing it (%v, a panic's message) does not leak the secret.
+func (c WebhooksConfig) String() string {
+	return fmt.Sprintf("WebhooksConfig{URL: %q, Secret: %s, Timeout: %v, MaxAttempts: %d}", c.URL, redacted(c.Secret), c.Timeout, c.MaxAttempts)
+}
+
+// LogValue is the configuration in logs, with its secret redacted.
+func (c WebhooksConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", c.URL), slog.String("secret", redacted(c.Secret)),
+		slog.Duration("timeout", c.Timeout), slog.Int("max_attempts", c.MaxAttempts))
+}
+
+// redacted stands for a secret: whether it is set, never what it is.
+func redacted(secret string) string {
+	if secret == "" {
+		return "(none)"
+	}
+	return "[REDACTED]"
+}
