@@ -70,6 +70,11 @@ type JobsConfig struct {
 	// Store is where the sweep looks for pending orders and unsettled
 	// refunds. Required.
 	Store Store
+	// Webhooks, when set, are delivered by these jobs
+	// (JobKindWebhookDeliver), and the sweep records and schedules the
+	// webhook events a crash lost (see [Jobs.Sweep]). A Webhooks belongs
+	// to one Jobs. Default: none.
+	Webhooks *Webhooks
 
 	// ReconcileAfter are the offsets after an order's CreatedAt at which
 	// [Jobs.ScheduleOrder] has a pending order queried. Offsets at or after
@@ -259,6 +264,11 @@ func NewJobs[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg J
 		return nil, fmt.Errorf("payment: jobs: %w", err)
 	}
 	j.client = client
+	if cfg.Webhooks != nil {
+		if err := cfg.Webhooks.attach(j); err != nil {
+			return nil, err
+		}
+	}
 	return j, nil
 }
 

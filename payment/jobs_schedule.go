@@ -28,6 +28,10 @@ const (
 	JobKindRefundPaidAfterClose = "refund_paid_after_close"
 	// JobKindSweep is the periodic sweep: Jobs.Sweep.
 	JobKindSweep = "payment_sweep"
+	// JobKindWebhookDeliver delivers a webhook event: args {"event_id"}.
+	// Each run is one attempt of Webhooks; it is retried with
+	// WebhooksConfig.Backoff up to WebhooksConfig.MaxAttempts.
+	JobKindWebhookDeliver = "webhook_deliver"
 )
 
 // waitingStates are the states of a job that has not finished: a job in

@@ -24,6 +24,9 @@ type SweepResult struct {
 	PaidAfterClose int
 	// Scheduled is how many jobs it added: the ones that were missing.
 	Scheduled int
+	// Webhooks is how many webhook events it recorded or scheduled again
+	// (see JobsConfig.Webhooks).
+	Webhooks int
 }
 
 // Sweep schedules the jobs that are missing, so that nothing is lost
@@ -45,7 +48,11 @@ type SweepResult struct {
 //   - the automatic refund (JobKindRefundPaidAfterClose) of every order
 //     paid after its close, not refunded, created within SweepLookback
 //     plus MaxExpiry: the runner starts it if the policy wants it and it
-//     was never started.
+//     was never started;
+//   - with JobsConfig.Webhooks, the webhook event of every state change
+//     within JobsConfig.SweepLookback that has none (recorded with the
+//     order as it is now), and the delivery of every event of that window
+//     still pending or retrying.
 //
 // Each listing stops after JobsConfig.SweepLimit entries. A failing
 // listing does not stop the others; the error joins them all.
@@ -74,10 +81,16 @@ func (j *Jobs) Sweep(ctx context.Context) (SweepResult, error) {
 	errs = append(errs, j.sweepRefunds(ctx, now, &res))
 	errs = append(errs, j.sweepPaidAfterClose(ctx, now, &res))
 
-	if res.Scheduled > 0 {
+	if w := j.cfg.Webhooks; w != nil {
+		n, err := w.sweep(ctx, now.Add(-j.cfg.SweepLookback), j.cfg.SweepLimit)
+		res.Webhooks = n
+		errs = append(errs, err)
+	}
+
+	if res.Scheduled > 0 || res.Webhooks > 0 {
 		j.log.InfoContext(ctx, "payment: sweep scheduled missing jobs",
 			"orders", res.Orders, "refunds", res.Refunds, "paid_after_close", res.PaidAfterClose,
-			"scheduled", res.Scheduled)
+			"scheduled", res.Scheduled, "webhooks", res.Webhooks)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return res, fmt.Errorf("payment: sweep: %w", err)

@@ -31,6 +31,9 @@ func (j *Jobs) workers() *river.Workers {
 		_, err := j.Sweep(ctx)
 		return err
 	}))
+	if j.cfg.Webhooks != nil {
+		river.AddWorker(ws, &webhookWorker{j: j, w: j.cfg.Webhooks})
+	}
 	return ws
 }
 

@@ -31,6 +31,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) payment.Store { return open(t) })
 }
 
+func TestWebhookConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(t *testing.T) payment.Store { return open(t) })
+}
+
 func TestMigrationNumbering(t *testing.T) {
 	storetest.CheckMigrations(t, MigrationsFS())
 }
