@@ -33,6 +33,11 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) payment.Store { return open(t) })
 }
 
+func TestAPIKeysConformance(t *testing.T) {
+	storetest.RunAPIKeys(t, func(t *testing.T) payment.Store { return open(t) })
+	storetest.RunIdempotency(t, func(t *testing.T) payment.Store { return open(t) })
+}
+
 func TestMigrationNumbering(t *testing.T) {
 	storetest.CheckMigrations(t, MigrationsFS())
 }
@@ -45,8 +50,8 @@ func TestTablesInSchema(t *testing.T) {
 	var n int
 	err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_tables
 		WHERE schemaname = current_schema() AND tablename LIKE 'payment\_%'`).Scan(&n)
-	if err != nil || n != 5 {
-		t.Fatalf("%d payment_* tables in the current schema, %v; want 5 (4 and goose's)", n, err)
+	if err != nil || n != 7 {
+		t.Fatalf("%d payment_* tables in the current schema, %v; want 7 (6 and goose's)", n, err)
 	}
 }
 

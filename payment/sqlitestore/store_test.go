@@ -31,6 +31,11 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) payment.Store { return open(t) })
 }
 
+func TestAPIKeysConformance(t *testing.T) {
+	storetest.RunAPIKeys(t, func(t *testing.T) payment.Store { return open(t) })
+	storetest.RunIdempotency(t, func(t *testing.T) payment.Store { return open(t) })
+}
+
 func TestMigrationNumbering(t *testing.T) {
 	storetest.CheckMigrations(t, MigrationsFS())
 }
