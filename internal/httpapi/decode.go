@@ -60,8 +60,11 @@ func apiJSONError(err error, v any) *Error {
 
 // apiJSONType names the JSON type of Go type t, for messages.
 func apiJSONType(t reflect.Type, field string) string {
-	if field == "amount" {
+	switch {
+	case field == "amount":
 		return `a string of yuan such as "12.34"`
+	case field == "metadata" && t.Kind() == reflect.String:
+		return "an object whose values are strings"
 	}
 	switch t.Kind() {
 	case reflect.String:

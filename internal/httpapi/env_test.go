@@ -114,7 +114,8 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-func newEnv(t *testing.T, store apiStore) *env {
+// newEnv makes an env on store; tune, if given, changes the API's Config.
+func newEnv(t *testing.T, store apiStore, tune ...func(*httpapi.Config)) *env {
 	t.Helper()
 	e := &env{t: t, ts: sandbox.NewTestServer(t), store: store, logs: &syncBuffer{}}
 	e.sb = e.ts.Sandbox
@@ -142,9 +143,13 @@ func newEnv(t *testing.T, store apiStore) *env {
 		t.Fatal(err)
 	}
 	e.svc = svc
-	h, err := httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Service: svc, Store: store, Keys: store, Idempotency: store, Metrics: e.metrics, Logger: log,
-	})
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	h, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
