@@ -18,38 +18,38 @@ type ErrorCode string
 
 // Error codes. docs/api.md lists each with its HTTP status.
 const (
-	CodeInvalidJSON           ErrorCode = "invalid_json"            // 400: not one JSON object
-	CodeUnknownField          ErrorCode = "unknown_field"           // 400: a field the route does not take
-	CodeInvalidType           ErrorCode = "invalid_type"            // 400: a field of the wrong JSON type
-	CodeMissingField          ErrorCode = "missing_field"           // 400: a required field is missing or empty
-	CodeInvalidAmount         ErrorCode = "invalid_amount"          // 400: an amount that is not "12.34" yuan in range
-	CodeInvalidField          ErrorCode = "invalid_field"           // 400: a field's value is not allowed
-	CodeInvalidParameter      ErrorCode = "invalid_parameter"       // 400: a bad query parameter
-	CodeInvalidRequest        ErrorCode = "invalid_request"         // 400: refused by the payment service's own checks
+	CodeInvalidJSON           ErrorCode = "invalid_json"             // 400: not one JSON object
+	CodeUnknownField          ErrorCode = "unknown_field"            // 400: a field the route does not take
+	CodeInvalidType           ErrorCode = "invalid_type"             // 400: a field of the wrong JSON type
+	CodeMissingField          ErrorCode = "missing_field"            // 400: a required field is missing or empty
+	CodeInvalidAmount         ErrorCode = "invalid_amount"           // 400: an amount that is not "12.34" yuan in range
+	CodeInvalidField          ErrorCode = "invalid_field"            // 400: a field's value is not allowed
+	CodeInvalidParameter      ErrorCode = "invalid_parameter"        // 400: a bad query parameter
+	CodeInvalidRequest        ErrorCode = "invalid_request"          // 400: refused by the payment service's own checks
 	CodeIdempotencyRequired   ErrorCode = "idempotency_key_required" // 400: a POST without Idempotency-Key
-	CodeInvalidIdempotencyKey ErrorCode = "invalid_idempotency_key" // 400: an Idempotency-Key of a bad form
-	CodeMissingAPIKey         ErrorCode = "missing_api_key"         // 401: no Authorization: Bearer
-	CodeInvalidAPIKey         ErrorCode = "invalid_api_key"         // 401: an unknown or wrong key
-	CodeAPIKeyRevoked         ErrorCode = "api_key_revoked"         // 401: a revoked key
-	CodeNotFound              ErrorCode = "not_found"               // 404: no such route
-	CodePaymentNotFound       ErrorCode = "payment_not_found"       // 404: no such payment
-	CodeMethodNotAllowed      ErrorCode = "method_not_allowed"      // 405
-	CodeIdempotencyInProgress ErrorCode = "idempotency_in_progress" // 409: the same key is being answered
-	CodeDuplicateOutTradeNo   ErrorCode = "duplicate_out_trade_no"  // 409: out_trade_no already used
+	CodeInvalidIdempotencyKey ErrorCode = "invalid_idempotency_key"  // 400: an Idempotency-Key of a bad form
+	CodeMissingAPIKey         ErrorCode = "missing_api_key"          // 401: no Authorization: Bearer
+	CodeInvalidAPIKey         ErrorCode = "invalid_api_key"          // 401: an unknown or wrong key
+	CodeAPIKeyRevoked         ErrorCode = "api_key_revoked"          // 401: a revoked key
+	CodeNotFound              ErrorCode = "not_found"                // 404: no such route
+	CodePaymentNotFound       ErrorCode = "payment_not_found"        // 404: no such payment
+	CodeMethodNotAllowed      ErrorCode = "method_not_allowed"       // 405
+	CodeIdempotencyInProgress ErrorCode = "idempotency_in_progress"  // 409: the same key is being answered
+	CodeDuplicateOutTradeNo   ErrorCode = "duplicate_out_trade_no"   // 409: out_trade_no already used
 	CodeDuplicateOutRequestNo ErrorCode = "duplicate_out_request_no" // 409: out_request_no used for another amount
-	CodeNotRefundable         ErrorCode = "payment_not_refundable"  // 409: not paid, or refund period over
-	CodeNotClosable           ErrorCode = "payment_not_closable"    // 409: paid or refunded, cannot be closed
-	CodeConflict              ErrorCode = "conflict"                // 409: a concurrent change; retry
-	CodeBodyTooLarge          ErrorCode = "body_too_large"          // 413
-	CodeUnsupportedMediaType  ErrorCode = "unsupported_media_type"  // 415: not application/json
-	CodeIdempotencyKeyReused  ErrorCode = "idempotency_key_reused"  // 422: the key was used for another request
-	CodeRefundExceeds         ErrorCode = "refund_exceeds_paid"     // 422: more than is left to refund
-	CodeRefundRefused         ErrorCode = "refund_refused"          // 422: Alipay refused the refund
-	CodeInternal              ErrorCode = "internal_error"          // 500
-	CodeAlipayError           ErrorCode = "alipay_error"            // 502: Alipay answered with an error
-	CodeAlipayUnknown         ErrorCode = "alipay_outcome_unknown"  // 502: Alipay's answer is unknown; query later
-	CodeTimeout               ErrorCode = "timeout"                 // 503: the request ran out of time
-	CodeNotReady              ErrorCode = "not_ready"               // 503: /readyz: the store is not ready
+	CodeNotRefundable         ErrorCode = "payment_not_refundable"   // 409: not paid, or refund period over
+	CodeNotClosable           ErrorCode = "payment_not_closable"     // 409: paid or refunded, cannot be closed
+	CodeConflict              ErrorCode = "conflict"                 // 409: a concurrent change; retry
+	CodeBodyTooLarge          ErrorCode = "body_too_large"           // 413
+	CodeUnsupportedMediaType  ErrorCode = "unsupported_media_type"   // 415: not application/json
+	CodeIdempotencyKeyReused  ErrorCode = "idempotency_key_reused"   // 422: the key was used for another request
+	CodeRefundExceeds         ErrorCode = "refund_exceeds_paid"      // 422: more than is left to refund
+	CodeRefundRefused         ErrorCode = "refund_refused"           // 422: Alipay refused the refund
+	CodeInternal              ErrorCode = "internal_error"           // 500
+	CodeAlipayError           ErrorCode = "alipay_error"             // 502: Alipay answered with an error
+	CodeAlipayUnknown         ErrorCode = "alipay_outcome_unknown"   // 502: Alipay's answer is unknown; query later
+	CodeTimeout               ErrorCode = "timeout"                  // 503: the request ran out of time
+	CodeNotReady              ErrorCode = "not_ready"                // 503: /readyz: the store is not ready
 )
 
 // Error is an API error: what the error envelope

@@ -5,14 +5,19 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"zhifu/payment"
 )
 
-// apiStaleAfter is how long after its claim an idempotency key still in
+// staleAfter is how long after its claim an idempotency key still in
 // progress is taken to be abandoned (its instance died mid-request) and
-// may be claimed again: beyond any request's Timeout.
-const apiStaleAfter = 5 * DefaultTimeout
+// may be claimed again: well beyond the longest a request can run, its
+// body's ReadTimeout and its Timeout, so that a request still running is
+// never run twice.
+func (a *api) staleAfter() time.Duration {
+	return 2*(a.cfg.ReadTimeout+a.cfg.Timeout) + time.Minute
+}
 
 // idempotent runs h for a POST under its Idempotency-Key: the first
 // request with a key runs and its answer is kept (for payment.IdempotencyTTL);
@@ -37,7 +42,7 @@ func (a *api) idempotent(w http.ResponseWriter, r *http.Request, c *apiCall, h a
 		RequestHash: payment.HashIdempotentRequest(r.Method, r.URL.Path, c.body),
 	}
 	prev, err := a.cfg.Idempotency.ClaimIdempotencyKey(r.Context(), payment.IdempotencyClaim{
-		Record: rec, ExpiredBefore: now.Add(-payment.IdempotencyTTL), StaleBefore: now.Add(-apiStaleAfter),
+		Record: rec, ExpiredBefore: now.Add(-payment.IdempotencyTTL), StaleBefore: now.Add(-a.staleAfter()),
 	})
 	switch {
 	case err != nil:
@@ -74,7 +79,7 @@ func (a *api) idempotent(w http.ResponseWriter, r *http.Request, c *apiCall, h a
 	if rw.status == http.StatusBadRequest {
 		a.release(c, key)
 	} else if err := a.cfg.Idempotency.CompleteIdempotencyKey(context.WithoutCancel(r.Context()), c.key.ID, key, rw.status, rw.body.Bytes()); err != nil {
-		// The answer is still given; a retry within apiStaleAfter is told
+		// The answer is still given; a retry within staleAfter is told
 		// the request is in progress, and after that it runs again.
 		c.log.Error("httpapi: keeping the answer under its idempotency key failed", "error", err)
 	}
