@@ -104,6 +104,7 @@ func (s *Service) CreatePayment(ctx context.Context, req CreatePaymentRequest) (
 		return nil, fmt.Errorf("payment: create order: %w", err)
 	}
 	log.Info("payment: order created", "amount", o.Amount.String(), "channel", o.Channel, "expires_at", o.ExpiresAt)
+	s.observeCreated(ctx, o)
 	s.scheduleOrder(ctx, log, o)
 	p, err := s.payment(ctx, o)
 	if err != nil {

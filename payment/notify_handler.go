@@ -52,6 +52,7 @@ type notifyOutcome struct {
 	status     int    // the HTTP status of a failure answer; 0: success
 	reason     string // why it failed, for the log and the quarantine
 	quarantine bool   // signed, but not applicable: keep it
+	unverified bool   // the signature did not verify
 	note       *alipay.Notification
 	claimed    string // the out_trade_no the body names, verified or not
 	order      *Order
@@ -63,6 +64,7 @@ func (s *Service) serveNotify(w http.ResponseWriter, r *http.Request) {
 	if out.status == 0 {
 		out = s.processNotify(r.Context(), raw)
 	}
+	defer func() { s.observeNotify(r.Context(), out) }()
 	log := s.log.With("out_trade_no", out.claimed, "remote", r.RemoteAddr)
 	if out.note != nil {
 		log = log.With("notify_id", out.note.NotifyID, "trade_status", out.note.TradeStatus)
@@ -136,7 +138,7 @@ func (s *Service) processNotify(ctx context.Context, raw []byte) notifyOutcome {
 		if errors.Is(err, alipay.ErrSignature) || alipay.VerifyNotify(s.ali.AlipayPublicKey(), form) != nil {
 			s.recordUnverified(ctx, form, raw, err)
 			out := fail(http.StatusBadRequest, "not verified: %v", err)
-			out.claimed = claimed
+			out.claimed, out.unverified = claimed, true
 			return out
 		}
 		// Signed by Alipay, and still refused: another app_id, or fields

@@ -131,6 +131,9 @@ type Config struct {
 	// Service method returns (before a notify is answered): keep it quick,
 	// hand the change to a queue. Default: none.
 	OnChange func(ctx context.Context, c Change)
+	// Observer is told about created payments and handled notifies (for
+	// metrics). Default: none.
+	Observer Observer
 	// Jobs, when set, makes the Service schedule its durable jobs:
 	// New calls it once with the Service's [Service.JobRunner] and keeps
 	// the [Jobs] it returns (typically a closure over [NewJobs] with the

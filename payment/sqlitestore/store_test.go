@@ -35,6 +35,11 @@ func TestWebhookConformance(t *testing.T) {
 	storetest.RunWebhooks(t, func(t *testing.T) payment.Store { return open(t) })
 }
 
+func TestAPIKeysConformance(t *testing.T) {
+	storetest.RunAPIKeys(t, func(t *testing.T) payment.Store { return open(t) })
+	storetest.RunIdempotency(t, func(t *testing.T) payment.Store { return open(t) })
+}
+
 func TestMigrationNumbering(t *testing.T) {
 	storetest.CheckMigrations(t, MigrationsFS())
 }

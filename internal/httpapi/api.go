@@ -1,0 +1,245 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"zhifu/payment"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxBodyBytes bounds a request body: a payment request is
+	// well under 4 KB even with full metadata.
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultTimeout bounds the work of one request (its context's
+	// deadline): longer than the alipay client's own 15 s per call.
+	DefaultTimeout = 30 * time.Second
+	// DefaultReadTimeout bounds reading one request's body.
+	DefaultReadTimeout = 10 * time.Second
+)
+
+// Config configures New. Fields without a default are required.
+type Config struct {
+	// Service is the payment service the API drives (required).
+	Service *payment.Service
+	// Store is the Service's store, asked by /readyz: through its Ping
+	// (payment.Pinger, both stores have it) when it has one, by listing
+	// one order otherwise (required).
+	Store payment.Store
+	// Keys holds the API keys requests are authenticated with (required).
+	Keys payment.APIKeyStore
+	// Idempotency keeps the answers of POST requests under their
+	// Idempotency-Key (required).
+	Idempotency payment.IdempotencyStore
+	// Metrics, when set, counts the requests and is served at /metrics.
+	// Default: none, and no /metrics route.
+	Metrics *Metrics
+	// Logger receives a line per request that fails and per payment
+	// created, refunded or closed, with the API key's id (never the key)
+	// and the out_trade_no. Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// MaxBodyBytes bounds a request body; a larger one is answered 413.
+	// Default: DefaultMaxBodyBytes (64 KiB).
+	MaxBodyBytes int64
+	// Timeout bounds the work of one request; a request that runs out of
+	// it is answered 503 timeout. Default: DefaultTimeout (30 s).
+	Timeout time.Duration
+	// ReadTimeout bounds reading a request's body. Default:
+	// DefaultReadTimeout (10 s).
+	ReadTimeout time.Duration
+}
+
+// validate fills in the defaults of cfg and checks it.
+func (cfg *Config) validate() error {
+	var errs []error
+	if cfg.Service == nil {
+		errs = append(errs, errors.New("Service is required"))
+	}
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("Store is required"))
+	}
+	if cfg.Keys == nil {
+		errs = append(errs, errors.New("Keys is required"))
+	}
+	if cfg.Idempotency == nil {
+		errs = append(errs, errors.New("Idempotency is required"))
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	} else if cfg.MaxBodyBytes < 1<<10 {
+		errs = append(errs, fmt.Errorf("MaxBodyBytes %d is below 1 KiB", cfg.MaxBodyBytes))
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	} else if cfg.Timeout < time.Second {
+		errs = append(errs, fmt.Errorf("Timeout %v is below a second", cfg.Timeout))
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	} else if cfg.ReadTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("ReadTimeout %v is below a second", cfg.ReadTimeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("httpapi: Config: %w", err)
+	}
+	return nil
+}
+
+// api is the handler New returns.
+type api struct {
+	cfg Config
+	svc *payment.Service
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New checks cfg and returns the handler of the JSON API under /v1, with
+// /healthz, /readyz and, when cfg.Metrics is set, /metrics. Mount it at
+// the root of a server. Every /v1 route takes an API key (Authorization:
+// Bearer), and every POST an Idempotency-Key; see docs/api.md.
+func New(cfg Config) (http.Handler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux()}
+	a.route("POST /v1/payments", a.createPayment)
+	a.route("GET /v1/payments", a.listPayments)
+	a.route("GET /v1/payments/{id}", a.getPayment)
+	a.route("POST /v1/payments/{id}/close", a.closePayment)
+	a.route("POST /v1/payments/{id}/refunds", a.createRefund)
+	a.route("GET /v1/payments/{id}/refunds", a.listRefunds)
+	a.route("GET /v1/payments/{id}/events", a.listEvents)
+	a.mux.Handle("/v1/", a.instrument("/v1/", http.HandlerFunc(a.noRoute)))
+	a.mux.Handle("GET /healthz", a.instrument("GET /healthz", http.HandlerFunc(a.healthz)))
+	a.mux.Handle("GET /readyz", a.instrument("GET /readyz", http.HandlerFunc(a.readyz)))
+	if cfg.Metrics != nil {
+		a.mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
+	return a.mux, nil
+}
+
+// apiHandler is a handler of an authenticated API route.
+type apiHandler func(w http.ResponseWriter, r *http.Request, c *apiCall)
+
+// apiCall is what the middleware learned about a request.
+type apiCall struct {
+	key  *payment.APIKey
+	body []byte // the body of a POST
+	log  *slog.Logger
+}
+
+// route registers h at pattern behind the middleware: metrics, limits,
+// authentication and, for a POST, the body and its idempotency.
+func (a *api) route(pattern string, h apiHandler) {
+	post := strings.HasPrefix(pattern, "POST ")
+	a.mux.Handle(pattern, a.instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		_ = rc.SetReadDeadline(now.Add(a.cfg.ReadTimeout)) // unsupported by some writers: the context still bounds the work
+		_ = rc.SetWriteDeadline(now.Add(a.cfg.Timeout + a.cfg.ReadTimeout))
+		key, e := a.authenticate(r)
+		if e != nil {
+			if e.Code == CodeMissingAPIKey || e.Code == CodeInvalidAPIKey || e.Code == CodeAPIKeyRevoked {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="zhifu"`)
+			}
+			apiWriteError(w, e)
+			return
+		}
+		c := &apiCall{key: key, log: a.log.With("api_key_id", key.ID, "route", pattern)}
+		if !post {
+			h(w, r, c)
+			return
+		}
+		if c.body, e = a.readBody(w, r); e != nil {
+			apiWriteError(w, e)
+			return
+		}
+		a.idempotent(w, r, c, h)
+	})))
+}
+
+// readBody reads the JSON body of a POST, within the size limit.
+func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
+	if r.ContentLength > a.cfg.MaxBodyBytes {
+		return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "", "the body has %d bytes, at most %d are allowed", r.ContentLength, a.cfg.MaxBodyBytes)
+	}
+	ct := r.Header.Get("Content-Type")
+	if mt, params, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" ||
+		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+		return nil, apiErrorf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "", "send the body as Content-Type: application/json (UTF-8), not %q", ct)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "", "the body has more than the %d bytes allowed", a.cfg.MaxBodyBytes)
+	case err != nil:
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidJSON, "", "reading the body failed: %v", err)
+	}
+	return body, nil
+}
+
+// authenticate returns the API key of the request's Authorization: Bearer
+// header. The key is never logged or repeated: only its id.
+func (a *api) authenticate(r *http.Request) (*payment.APIKey, *Error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, apiErrorf(http.StatusUnauthorized, CodeMissingAPIKey, "", "send your API key as Authorization: Bearer zk_…")
+	}
+	scheme, secret, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return nil, apiErrorf(http.StatusUnauthorized, CodeMissingAPIKey, "", "the Authorization header must be \"Bearer\", a space and your API key")
+	}
+	k, err := payment.Authenticate(r.Context(), a.cfg.Keys, secret)
+	switch {
+	case err == nil:
+		return k, nil
+	case errors.Is(err, payment.ErrRevoked):
+		id, _ := payment.APIKeyID(secret) // the id is not secret
+		a.log.Warn("httpapi: a revoked API key was used", "api_key_id", id, "remote", r.RemoteAddr)
+		return nil, apiErrorf(http.StatusUnauthorized, CodeAPIKeyRevoked, "", "this API key was revoked; use another")
+	case errors.Is(err, payment.ErrNotFound):
+		a.log.Warn("httpapi: an invalid API key was presented", "remote", r.RemoteAddr)
+		return nil, apiErrorf(http.StatusUnauthorized, CodeInvalidAPIKey, "", "the API key is not valid")
+	}
+	a.log.Error("httpapi: checking an API key failed", "error", err)
+	return nil, apiErrorf(http.StatusServiceUnavailable, CodeNotReady, "", "checking the API key failed; try again later")
+}
+
+// noRoute answers a /v1 request that matches no route: 405 when the path
+// is a route of another method, 404 otherwise.
+func (a *api) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "/v1/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		apiWriteError(w, apiErrorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", "%s is not allowed here; use %s", r.Method, strings.Join(allow, " or ")))
+		return
+	}
+	apiWriteError(w, apiErrorf(http.StatusNotFound, CodeNotFound, "", "no such route: %s %s", r.Method, r.URL.Path))
+}
