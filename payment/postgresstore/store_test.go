@@ -31,6 +31,7 @@ func open(t *testing.T) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) payment.Store { return open(t) })
+	storetest.RunBills(t, func(t *testing.T) payment.BillStore { return open(t) })
 }
 
 func TestMigrationNumbering(t *testing.T) {
@@ -45,8 +46,8 @@ func TestTablesInSchema(t *testing.T) {
 	var n int
 	err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_tables
 		WHERE schemaname = current_schema() AND tablename LIKE 'payment\_%'`).Scan(&n)
-	if err != nil || n != 5 {
-		t.Fatalf("%d payment_* tables in the current schema, %v; want 5 (4 and goose's)", n, err)
+	if err != nil || n < 5 {
+		t.Fatalf("%d payment_* tables in the current schema, %v; want at least 5 (those of 0001 and goose's)", n, err)
 	}
 }
 
