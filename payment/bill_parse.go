@@ -248,6 +248,11 @@ const billHeaderClock = "2006年01月02日 15:04:05"
 
 // parseBillDetail parses the raw (GBK) detail file.
 func parseBillDetail(raw []byte) (*TradeBill, error) {
+	// UTF-8 Chinese often decodes as GBK without an error, into nonsense:
+	// catch a detail saved as UTF-8 by its header instead.
+	if utf8.Valid(raw) && bytes.Contains(raw, []byte(billColTradeNo)) {
+		return nil, &BillParseError{Problem: "the detail file is UTF-8 text, not GBK as Alipay writes its bills: re-encode it as GBK"}
+	}
 	text, err := decodeGBK(raw)
 	if err != nil {
 		problem := "the detail file is not GBK text, as Alipay writes its bills"
@@ -356,7 +361,7 @@ func csvError(err error) error {
 // file lacks.
 type billCols struct {
 	tradeNo, outTradeNo, kind, subject, created, completed, amount, received, requestNo int
-	names                                                                                 []string
+	names                                                                               []string
 }
 
 // billColumns finds the columns of the header row.
