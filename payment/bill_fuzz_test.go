@@ -60,6 +60,11 @@ func checkParsed(t *testing.T, bill *payment.TradeBill, err error) {
 
 // FuzzParseTradeBill feeds archives to ParseTradeBill: it never panics,
 // and either refuses with ErrBadBill or returns valid lines.
+//
+// Run the fuzzers with a bounded minimization, or the engine spends its
+// time minimizing each new input in this large test binary:
+//
+//	go test ./payment -run '^$' -fuzz '^FuzzParseTradeBillDetail$' -fuzztime 1m -fuzzminimizetime 50x
 func FuzzParseTradeBill(f *testing.F) {
 	archive, detailGBK := billSeed(f)
 	f.Add(archive)

@@ -28,6 +28,9 @@ func (j *Jobs) workers() *river.Workers {
 		_, err := j.Sweep(ctx)
 		return err
 	}))
+	if j.cfg.Bills.Reconciler != nil {
+		river.AddWorker(ws, &billWorker{cfg: j.cfg.Bills, log: j.log})
+	}
 	return ws
 }
 
