@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// beijing is Alipay's time zone, Asia/Shanghai (UTC+8 all year), in which
+// billZone is Alipay's time zone, Asia/Shanghai (UTC+8 all year), in which
 // a daily bill's day begins and ends.
-var beijing = time.FixedZone("Asia/Shanghai", 8*60*60)
+var billZone = time.FixedZone("Asia/Shanghai", 8*60*60)
 
 // BillDate is a calendar day in Beijing time: the period of a daily trade
 // bill, from 00:00:00 to 24:00:00 Asia/Shanghai. The zero BillDate is no
@@ -22,7 +22,7 @@ type BillDate struct {
 // ParseBillDate parses a day written "2006-01-02". Errors say what was
 // expected.
 func ParseBillDate(s string) (BillDate, error) {
-	t, err := time.ParseInLocation(time.DateOnly, s, beijing)
+	t, err := time.ParseInLocation(time.DateOnly, s, billZone)
 	if err != nil {
 		return BillDate{}, fmt.Errorf("payment: bill date %q: want a day as yyyy-mm-dd, such as 2024-05-20", s)
 	}
@@ -31,7 +31,7 @@ func ParseBillDate(s string) (BillDate, error) {
 
 // BillDateOf returns the Beijing day that t falls in.
 func BillDateOf(t time.Time) BillDate {
-	y, m, d := t.In(beijing).Date()
+	y, m, d := t.In(billZone).Date()
 	return BillDate{y, m, d}
 }
 
@@ -39,7 +39,7 @@ func BillDateOf(t time.Time) BillDate {
 func (d BillDate) IsZero() bool { return d == BillDate{} }
 
 // Start returns the instant the day begins: 00:00 Beijing time.
-func (d BillDate) Start() time.Time { return time.Date(d.y, d.m, d.d, 0, 0, 0, 0, beijing) }
+func (d BillDate) Start() time.Time { return time.Date(d.y, d.m, d.d, 0, 0, 0, 0, billZone) }
 
 // End returns the instant the day ends, the start of the next day.
 func (d BillDate) End() time.Time { return d.Start().AddDate(0, 0, 1) }

@@ -271,8 +271,8 @@ func parseBillDetail(raw []byte) (*TradeBill, error) {
 		if m := billAccount.FindStringSubmatch(line); m != nil {
 			bill.Account = m[1]
 		} else if m := billPeriodLine.FindStringSubmatch(line); m != nil {
-			start, err1 := time.ParseInLocation(billHeaderClock, m[1], beijing)
-			end, err2 := time.ParseInLocation(billHeaderClock, m[2], beijing)
+			start, err1 := time.ParseInLocation(billHeaderClock, m[1], billZone)
+			end, err2 := time.ParseInLocation(billHeaderClock, m[2], billZone)
 			if err1 != nil || err2 != nil || !start.Before(end) {
 				return nil, &BillParseError{Line: i + 1, Problem: fmt.Sprintf("bad period [%s] to [%s]: want 2006年01月02日 15:04:05, start before end", m[1], m[2])}
 			}

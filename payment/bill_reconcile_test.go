@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -340,4 +341,34 @@ func equalCounts(a, b map[payment.BillDiffKind]int) bool {
 		}
 	}
 	return true
+}
+
+// TestReconcileBillArchive reconciles bills given as files: one of
+// another day, or corrupt, is refused and stores nothing; the right one
+// is reconciled like a downloaded one.
+func TestReconcileBillArchive(t *testing.T) {
+	t.Parallel()
+	day := billTestDay()
+	e := newBillEnv(t, openSQLite, day.Start().Add(10*time.Hour))
+	o := e.create(4_20)
+	e.pay(o)
+	e.clock.Set(day.End().Add(10 * time.Hour))
+	archive := e.bill(t, day)
+
+	next := day.AddDays(1)
+	e.clock.Set(next.End().Add(time.Hour))
+	if _, err := e.rec.ReconcileBillArchive(e.ctx(), next, archive); !errors.Is(err, payment.ErrBadBill) ||
+		!strings.Contains(err.Error(), "not the day "+next.String()) {
+		t.Fatalf("the bill of %s given as %s: %v; want ErrBadBill naming the day", day, next, err)
+	}
+	if _, err := e.rec.ReconcileBillArchive(e.ctx(), day, archive[:len(archive)/2]); !errors.Is(err, payment.ErrBadBill) {
+		t.Fatalf("half a bill: %v; want ErrBadBill", err)
+	}
+	if runs, err := e.store.ListBillRuns(e.ctx(), payment.BillRunFilter{}); err != nil || len(runs) != 0 {
+		t.Fatalf("runs after refused bills: %+v, %v; want none", runs, err)
+	}
+	run, err := e.rec.ReconcileBillArchive(e.ctx(), day, archive)
+	if err != nil || run.Status != payment.BillRunMatched || run.Matched != 1 || run.BillPaid != 4_20 {
+		t.Fatalf("ReconcileBillArchive: %+v, %v; want one payment of 4.20 matched", run, err)
+	}
 }

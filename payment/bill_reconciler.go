@@ -124,7 +124,7 @@ func (r *BillReconciler) ReconcileBill(ctx context.Context, date BillDate) (*Bil
 	started := r.cfg.Now()
 	if started.Before(date.End()) {
 		return nil, fmt.Errorf("%w: the day %s is not over (now %s Beijing time); its bill is ready the next day at about 10:00",
-			ErrBillNotReady, date, started.In(beijing).Format(time.DateTime))
+			ErrBillNotReady, date, started.In(billZone).Format(time.DateTime))
 	}
 	resp, err := r.cfg.Alipay.DataDataserviceBillDownloadURLQuery(ctx, alipay.DataDataserviceBillDownloadURLQueryRequest{
 		BillType: alipay.BillTypeTrade,

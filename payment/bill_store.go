@@ -34,8 +34,9 @@ type BillStore interface {
 
 	// SaveBillRun stores run and its Details (numbered from 1 in their
 	// order), replacing any run of the same Date and its differences in
-	// one transaction. run.Date must be set; Differences is stored as
-	// given (see [BillRun.Count]).
+	// one transaction. It checks run with Validate (ErrInvalid), stores
+	// the counts of Differences as given, and sets each detail's Date and
+	// Seq, and StartedAt and FinishedAt to the store's clock when zero.
 	SaveBillRun(ctx context.Context, run *BillRun) error
 
 	// GetBillRun returns the run of the date, without its Details, or
