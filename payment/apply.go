@@ -162,18 +162,41 @@ func (s *Service) paidAfterClose(ctx context.Context, log *slog.Logger, n *Order
 	log.Error("payment: PAID AFTER CLOSE: a payment arrived for an order already closed; the order is paid and flagged",
 		"amount", n.PaidAmount.String(), "trade_no", n.TradeNo, "policy", s.cfg.PaidAfterClosePolicy)
 	if s.cfg.PaidAfterClosePolicy == PaidAfterCloseAutoRefund {
-		s.autoRefund(ctx, log, n)
+		s.autoRefund(ctx, log, n) // a failure is logged; the sweep's job starts it again
 	}
+}
+
+// refundPaidAfterClose starts the automatic refund of o when the policy
+// refunds payments after close, o is one that is not refunded, and its
+// refund (out_request_no AutoRefundOutRequestNo) was never started; it
+// reports whether it started it. A refund already started is left to its
+// own settling, and one that Alipay refused to a person: the order stays
+// flagged.
+func (s *Service) refundPaidAfterClose(ctx context.Context, o *Order) (bool, error) {
+	if !s.needsAutoRefund(o) {
+		return false, nil
+	}
+	_, err := s.store.GetRefundByOutRequestNo(ctx, o.ID, AutoRefundOutRequestNo)
+	switch {
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, ErrNotFound):
+		return false, fmt.Errorf("payment: looking for the automatic refund of order %s: %w", o.ID, err)
+	}
+	if err := s.autoRefund(ctx, s.orderLog(o), o); err != nil && !errors.Is(err, ErrRefundRefused) {
+		return true, err
+	}
+	return true, nil
 }
 
 // autoRefund refunds in full the order n, paid after its close, under the
 // constant out_request_no AutoRefundOutRequestNo: started twice it
 // refunds once. It runs apart from the caller's context's cancellation,
 // so that a notify whose sender hung up does not leave it half done.
-func (s *Service) autoRefund(ctx context.Context, log *slog.Logger, n *Order) {
+func (s *Service) autoRefund(ctx context.Context, log *slog.Logger, n *Order) error {
 	amount := n.PaidAmount - n.RefundedAmount
 	if amount <= 0 || n.Flags.Has(FlagFinished) {
-		return
+		return nil
 	}
 	r, err := s.Refund(context.WithoutCancel(ctx), RefundRequest{
 		OrderID:      n.ID,
@@ -182,10 +205,11 @@ func (s *Service) autoRefund(ctx context.Context, log *slog.Logger, n *Order) {
 		OutRequestNo: AutoRefundOutRequestNo,
 	})
 	if err != nil {
-		log.Error("payment: the automatic refund of a payment after close failed; reconciliation retries it", "error", err)
-		return
+		log.Error("payment: the automatic refund of a payment after close failed", "error", err)
+		return err
 	}
 	log.Warn("payment: payment after close refunded automatically", "refund_id", r.ID, "refund_status", r.Status)
+	return nil
 }
 
 // needsAutoRefund reports whether o is a payment after close that the

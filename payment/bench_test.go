@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"zhifu/alipay"
 	"zhifu/internal/testpg"
 	"zhifu/payment"
@@ -110,37 +108,13 @@ func benchSQLite(b *testing.B) payment.Store {
 // does for the tests.
 func benchPostgres(b *testing.B) payment.Store {
 	b.Helper()
-	dsn := os.Getenv("ZHIFU_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = testpg.DefaultDSN
-	}
 	ctx := context.Background()
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	admin, err := pgx.Connect(cctx, dsn)
-	cancel()
-	if err != nil {
-		if os.Getenv("ZHIFU_REQUIRE_POSTGRES") == "1" {
-			b.Fatalf("PostgreSQL at ZHIFU_TEST_POSTGRES does not answer, and ZHIFU_REQUIRE_POSTGRES=1: %v", err)
-		}
-		b.Skipf("skipping: no PostgreSQL at ZHIFU_TEST_POSTGRES: %v", err)
-	}
-	schema := "zhifu_bench_" + strings.ToLower(rand.Text())
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close(ctx)
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			b.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
+	_, dsn := testpg.Schema(b)
 	u, err := url.Parse(dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
 	if n := os.Getenv("ZHIFU_BENCH_POOL"); n != "" {
 		q.Set("pool_max_conns", n)
 	}

@@ -16,6 +16,8 @@ type CursorKind string
 const (
 	CursorOrders  CursorKind = "o" // Store.ListOrders: newest first
 	CursorPending CursorKind = "p" // Store.ListPendingOrders: oldest first
+	// CursorUnsettled is Store.ListUnsettledRefunds': oldest first.
+	CursorUnsettled CursorKind = "r"
 )
 
 // EncodeCursor returns the opaque cursor of a listing of kind k that

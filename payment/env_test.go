@@ -467,6 +467,8 @@ type failingStore struct {
 	payment.Store
 	mu   sync.Mutex
 	fail bool
+	// failRefunds fails ReserveRefund instead of ApplyTransition.
+	failRefunds bool
 }
 
 var errKilled = errors.New("test: the process died before the commit")
@@ -477,11 +479,21 @@ func (s *failingStore) set(fail bool) {
 	s.mu.Unlock()
 }
 
-func (s *failingStore) ApplyTransition(ctx context.Context, t payment.Transition) error {
+func (s *failingStore) failing(refunds bool) bool {
 	s.mu.Lock()
-	fail := s.fail
-	s.mu.Unlock()
-	if fail {
+	defer s.mu.Unlock()
+	return s.fail && s.failRefunds == refunds
+}
+
+func (s *failingStore) ReserveRefund(ctx context.Context, r *payment.Refund, events ...payment.OrderEvent) error {
+	if s.failing(true) {
+		return errKilled
+	}
+	return s.Store.ReserveRefund(ctx, r, events...)
+}
+
+func (s *failingStore) ApplyTransition(ctx context.Context, t payment.Transition) error {
+	if s.failing(false) {
 		return errKilled
 	}
 	return s.Store.ApplyTransition(ctx, t)

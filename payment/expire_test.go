@@ -22,6 +22,7 @@ func TestExpire(t *testing.T) {
 		{"CloseAnswerLost", testExpireCloseAnswerLost},
 		{"PaidAfterCloseFlagged", testPaidAfterCloseFlagged},
 		{"PaidAfterCloseAutoRefund", testPaidAfterCloseAutoRefund},
+		{"PaidAfterCloseRefundNeverStarted", testPaidAfterCloseRefundNeverStarted},
 	})
 }
 
@@ -138,13 +139,7 @@ func testPaidAfterCloseAutoRefund(t *testing.T, open func(*testing.T) payment.St
 		effects = append(effects, c.Effect)
 		mu.Unlock()
 	}})
-	p := expired(t, e)
-	e.open(p)
-	if o, err := e.svc.Expire(e.ctx(), p.Order.ID); err != nil || o.Status != payment.StatusClosed {
-		t.Fatalf("Expire: %+v, %v", o, err)
-	}
-	e.fault(sandbox.Fault{Kind: sandbox.FaultPayAfterClose, Count: 1})
-	e.pay(p)
+	p := payAfterClose(t, e)
 	e.deliver() // the refund's notify
 	o := e.wantStatus(p.Order.ID, payment.StatusRefunded)
 	if !o.Flags.Has(payment.FlagPaidAfterClose) || o.RefundedAmount != 500 {
@@ -166,4 +161,56 @@ func testPaidAfterCloseAutoRefund(t *testing.T, open func(*testing.T) payment.St
 	if !slices.Equal(effects, want) {
 		t.Errorf("OnChange saw %v, want %v (closed, paid after close, refunded)", effects, want)
 	}
+}
+
+// testPaidAfterCloseRefundNeverStarted: the process dies after storing a
+// payment after close and before reserving its automatic refund. The
+// order stays paid and flagged, with no refund; the job the sweep offers
+// for it (JobRunner.RefundPaidAfterClose) starts the refund, once.
+func testPaidAfterCloseRefundNeverStarted(t *testing.T, open func(*testing.T) payment.Store) {
+	var fs *failingStore
+	e := newEnv(t, open, options{policy: payment.PaidAfterCloseAutoRefund, store: func(s payment.Store) payment.Store {
+		fs = &failingStore{Store: s, fail: true, failRefunds: true}
+		return fs
+	}})
+	p := payAfterClose(t, e)
+	o := e.wantStatus(p.Order.ID, payment.StatusPaid)
+	if rs, _ := e.svc.ListRefunds(e.ctx(), o.ID); !o.Flags.Has(payment.FlagPaidAfterClose) || len(rs) != 0 {
+		t.Fatalf("order %+v, refunds %+v: want paid, flagged, no refund", o, rs)
+	}
+
+	run := e.svc.JobRunner()
+	if err := run.RefundPaidAfterClose(e.ctx(), o.ID); !errors.Is(err, errKilled) {
+		t.Fatalf("RefundPaidAfterClose with the store still failing: %v, want its error (the job retries)", err)
+	}
+	fs.set(false)
+	for range 2 {
+		if err := run.RefundPaidAfterClose(e.ctx(), o.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.deliver()
+	o = e.wantStatus(p.Order.ID, payment.StatusRefunded)
+	rs, _ := e.svc.ListRefunds(e.ctx(), o.ID)
+	if len(rs) != 1 || rs[0].OutRequestNo != payment.AutoRefundOutRequestNo || rs[0].Status != payment.RefundSucceeded {
+		t.Fatalf("refunds %+v", rs)
+	}
+	if tr := e.trade(o); len(tr.Refunds) != 1 || tr.RefundFee != o.Amount {
+		t.Errorf("the sandbox made %d refunds, %s", len(tr.Refunds), tr.RefundFee)
+	}
+}
+
+// payAfterClose creates a page payment, opens its cashier, expires it
+// (closed at Alipay and locally) and has the buyer pay it anyway (the
+// sandbox's pay_after_close fault).
+func payAfterClose(t *testing.T, e *env) *payment.Payment {
+	t.Helper()
+	p := expired(t, e)
+	e.open(p)
+	if o, err := e.svc.Expire(e.ctx(), p.Order.ID); err != nil || o.Status != payment.StatusClosed {
+		t.Fatalf("Expire: %+v, %v", o, err)
+	}
+	e.fault(sandbox.Fault{Kind: sandbox.FaultPayAfterClose, Count: 1})
+	e.pay(p)
+	return p
 }

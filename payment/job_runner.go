@@ -35,6 +35,15 @@ func (r serviceRunner) SettleRefund(ctx context.Context, refundID string) error 
 	return nil
 }
 
+func (r serviceRunner) RefundPaidAfterClose(ctx context.Context, orderID string) error {
+	o, err := r.s.GetOrder(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	_, err = r.s.refundPaidAfterClose(ctx, o)
+	return err
+}
+
 // scheduleOrder schedules the jobs of the new order o, if the Service
 // has Jobs. A failure is logged and ignored: the jobs' sweep schedules
 // what is missing.

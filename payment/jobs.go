@@ -35,6 +35,11 @@ type JobRunner interface {
 	// SettleRefund settles a pending or unknown refund by querying Alipay
 	// with the same out_request_no (alipay.trade.fastpay.refund.query).
 	SettleRefund(ctx context.Context, refundID string) error
+	// RefundPaidAfterClose starts the automatic refund of an order paid
+	// after its close, when the policy refunds such payments and the
+	// refund was never started (the process died between storing the
+	// payment and starting it). Otherwise it does nothing.
+	RefundPaidAfterClose(ctx context.Context, orderID string) error
 }
 
 // Defaults of [JobsConfig].

@@ -235,6 +235,10 @@ func (r *recorder) SettleRefund(ctx context.Context, refundID string) error {
 }
 
 // Calls returns the calls so far.
+func (r *recorder) RefundPaidAfterClose(ctx context.Context, orderID string) error {
+	return r.record(ctx, "RefundPaidAfterClose", orderID)
+}
+
 func (r *recorder) Calls() []call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -293,6 +297,18 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
+}
+
+// flagPaid pays the pending order o in the store, with flags, as a payment
+// after close is stored, and returns it.
+func flagPaid(t *testing.T, s payment.Store, o *payment.Order, flags payment.Flags) *payment.Order {
+	t.Helper()
+	n := o.Clone()
+	n.Status, n.PaidAmount, n.TradeNo, n.PaidAt, n.Flags = payment.StatusPaid, o.Amount, "2026"+o.OutTradeNo, o.CreatedAt, flags
+	if err := s.ApplyTransition(context.Background(), payment.Transition{Order: n}); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // newOrder stores a pending order created at created, expiring at

@@ -34,6 +34,11 @@ func (r *instanceRunner) SettleRefund(ctx context.Context, id string) error {
 	return r.rec.SettleRefund(ctx, id)
 }
 
+func (r *instanceRunner) RefundPaidAfterClose(ctx context.Context, id string) error {
+	r.n.Add(1)
+	return r.rec.RefundPaidAfterClose(ctx, id)
+}
+
 // TestJobsInstancesShareWork runs two service instances, each with its
 // own store and jobs, on one PostgreSQL schema, starting together: they
 // migrate once between them, and every job scheduled by either runs

@@ -22,6 +22,10 @@ const (
 	// JobKindSettleRefund settles a refund: args {"refund_id"}. It calls
 	// JobRunner.SettleRefund.
 	JobKindSettleRefund = "settle_refund"
+	// JobKindRefundPaidAfterClose starts the automatic refund of an order
+	// paid after its close if it was never started: args {"order_id"}.
+	// It calls JobRunner.RefundPaidAfterClose.
+	JobKindRefundPaidAfterClose = "refund_paid_after_close"
 	// JobKindSweep is the periodic sweep: Jobs.Sweep.
 	JobKindSweep = "payment_sweep"
 )
@@ -82,6 +86,24 @@ func (settleRefundArgs) Kind() string { return JobKindSettleRefund }
 // next sweep.
 func (settleRefundArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: JobQueue, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waitingStates}}
+}
+
+// refundPaidAfterCloseArgs are the arguments of a
+// JobKindRefundPaidAfterClose job.
+type refundPaidAfterCloseArgs struct {
+	OrderID string `json:"order_id"`
+}
+
+// Kind returns JobKindRefundPaidAfterClose.
+func (refundPaidAfterCloseArgs) Kind() string { return JobKindRefundPaidAfterClose }
+
+// InsertOpts makes the job of an order unique while it waits and once it
+// has completed (until River's cleaner removes it, after a day), so that
+// the sweep, which offers it every period for every flagged order, has
+// it run about once a day at most: with the policy that keeps payments
+// after close, it finds nothing to do.
+func (refundPaidAfterCloseArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: JobQueue, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // sweepArgs are the (empty) arguments of the JobKindSweep job.

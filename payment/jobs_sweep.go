@@ -19,6 +19,9 @@ type SweepResult struct {
 	Orders int
 	// Refunds is how many unsettled refunds it looked at.
 	Refunds int
+	// PaidAfterClose is how many orders paid after their close it looked
+	// at.
+	PaidAfterClose int
 	// Scheduled is how many jobs it added: the ones that were missing.
 	Scheduled int
 }
@@ -38,8 +41,11 @@ type SweepResult struct {
 //   - an expiry, due now, for every pending order past its ExpiresAt,
 //     however old;
 //   - a settling, due now, for every refund still pending or unknown
-//     that is older than JobsConfig.RefundSettleAfter (the oldest 1,000:
-//     the store lists no more at once).
+//     that is older than JobsConfig.RefundSettleAfter;
+//   - the automatic refund (JobKindRefundPaidAfterClose) of every order
+//     paid after its close, not refunded, created within SweepLookback
+//     plus MaxExpiry: the runner starts it if the policy wants it and it
+//     was never started.
 //
 // Each listing stops after JobsConfig.SweepLimit entries. A failing
 // listing does not stop the others; the error joins them all.
@@ -65,29 +71,13 @@ func (j *Jobs) Sweep(ctx context.Context) (SweepResult, error) {
 		return []river.InsertManyParams{{Args: expireArgs{OrderID: o.ID}}}
 	}))
 
-	refunds, err := j.cfg.Store.ListUnsettledRefunds(ctx, now.Add(-j.cfg.RefundSettleAfter), j.cfg.SweepLimit)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for len(refunds) > 0 {
-		batch := refunds[:min(sweepPage, len(refunds))]
-		refunds = refunds[len(batch):]
-		ps := make([]river.InsertManyParams, len(batch))
-		for i := range batch {
-			ps[i] = river.InsertManyParams{Args: settleRefundArgs{RefundID: batch[i].ID}}
-		}
-		n, err := j.insert(ctx, ps)
-		res.Refunds += len(batch)
-		res.Scheduled += n
-		if err != nil {
-			errs = append(errs, err)
-			break
-		}
-	}
+	errs = append(errs, j.sweepRefunds(ctx, now, &res))
+	errs = append(errs, j.sweepPaidAfterClose(ctx, now, &res))
 
 	if res.Scheduled > 0 {
 		j.log.InfoContext(ctx, "payment: sweep scheduled missing jobs",
-			"orders", res.Orders, "refunds", res.Refunds, "scheduled", res.Scheduled)
+			"orders", res.Orders, "refunds", res.Refunds, "paid_after_close", res.PaidAfterClose,
+			"scheduled", res.Scheduled)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return res, fmt.Errorf("payment: sweep: %w", err)
@@ -99,23 +89,71 @@ func (j *Jobs) Sweep(ctx context.Context) (SweepResult, error) {
 // page at a time, up to JobsConfig.SweepLimit orders.
 func (j *Jobs) sweepOrders(ctx context.Context, f PendingFilter, res *SweepResult, jobs func(o *Order) []river.InsertManyParams) error {
 	f.Limit = sweepPage
-	for seen := 0; seen < j.cfg.SweepLimit; {
+	return sweepPages(ctx, j, res, &res.Orders, f.Cursor, func(cursor string) ([]Order, string, error) {
+		f.Cursor = cursor
 		page, err := j.cfg.Store.ListPendingOrders(ctx, f)
+		return page.Orders, page.Next, err
+	}, jobs)
+}
+
+// sweepRefunds offers a settling, due now, for every refund still pending
+// or unknown that is older than RefundSettleAfter, a page at a time, up to
+// SweepLimit refunds.
+func (j *Jobs) sweepRefunds(ctx context.Context, now time.Time, res *SweepResult) error {
+	f := UnsettledFilter{CreatedBefore: now.Add(-j.cfg.RefundSettleAfter), Limit: sweepPage}
+	return sweepPages(ctx, j, res, &res.Refunds, "", func(cursor string) ([]Refund, string, error) {
+		f.Cursor = cursor
+		page, err := j.cfg.Store.ListUnsettledRefunds(ctx, f)
+		return page.Refunds, page.Next, err
+	}, func(r *Refund) []river.InsertManyParams {
+		return []river.InsertManyParams{{Args: settleRefundArgs{RefundID: r.ID}}}
+	})
+}
+
+// sweepPaidAfterClose offers the automatic refund of every order paid after
+// its close and not refunded, created within SweepLookback plus MaxExpiry
+// (the longest an order waits for its payment), up to SweepLimit orders.
+func (j *Jobs) sweepPaidAfterClose(ctx context.Context, now time.Time, res *SweepResult) error {
+	f := OrderFilter{
+		Statuses:    []Status{StatusPaid, StatusPartiallyRefunded},
+		Flags:       FlagPaidAfterClose,
+		CreatedFrom: now.Add(-j.cfg.SweepLookback - MaxExpiry),
+		Limit:       sweepPage,
+	}
+	return sweepPages(ctx, j, res, &res.PaidAfterClose, "", func(cursor string) ([]Order, string, error) {
+		f.Cursor = cursor
+		page, err := j.cfg.Store.ListOrders(ctx, f)
+		return page.Orders, page.Next, err
+	}, func(o *Order) []river.InsertManyParams {
+		if o.Flags.Has(FlagFinished) {
+			return nil
+		}
+		return []river.InsertManyParams{{Args: refundPaidAfterCloseArgs{OrderID: o.ID}}}
+	})
+}
+
+// sweepPages schedules jobs(item) for the items of every page that list
+// returns (given the cursor of the page, starting with cursor; it returns
+// the next cursor, "" after the last page), up to JobsConfig.SweepLimit
+// items, counting the items in *seen and the jobs added in res.
+func sweepPages[T any](ctx context.Context, j *Jobs, res *SweepResult, seen *int, cursor string, list func(cursor string) ([]T, string, error), jobs func(*T) []river.InsertManyParams) error {
+	for n := 0; n < j.cfg.SweepLimit; {
+		items, next, err := list(cursor)
 		if err != nil {
 			return err
 		}
 		var ps []river.InsertManyParams
-		for i := range page.Orders {
-			ps = append(ps, jobs(&page.Orders[i])...)
+		for i := range items {
+			ps = append(ps, jobs(&items[i])...)
 		}
-		n, err := j.insert(ctx, ps)
-		seen += len(page.Orders)
-		res.Orders += len(page.Orders)
-		res.Scheduled += n
-		if err != nil || page.Next == "" {
+		added, err := j.insert(ctx, ps)
+		n += len(items)
+		*seen += len(items)
+		res.Scheduled += added
+		if err != nil || next == "" {
 			return err
 		}
-		f.Cursor = page.Next
+		cursor = next
 	}
 	return nil
 }

@@ -245,12 +245,17 @@ func TestJobsSweep(t *testing.T) {
 		newOrder(t, b.store, t0.Add(-25*time.Hour), time.Time{})                      // beyond the lookback, never expires
 		refund := newUnsettledRefund(t, b.store, t0.Add(-2*time.Minute))
 		newUnsettledRefund(t, b.store, t0.Add(-10*time.Second)) // too new
+		// Paid after their close: one to refund, one finished (nothing to
+		// refund), one long ago (beyond the lookback and MaxExpiry).
+		lateRefund := flagPaid(t, b.store, newOrder(t, b.store, t0.Add(-3*24*time.Hour), time.Time{}), payment.FlagPaidAfterClose)
+		flagPaid(t, b.store, newOrder(t, b.store, t0.Add(-time.Hour), time.Time{}), payment.FlagPaidAfterClose|payment.FlagFinished)
+		flagPaid(t, b.store, newOrder(t, b.store, t0.Add(-20*24*time.Hour), time.Time{}), payment.FlagPaidAfterClose)
 
 		res, err := j.Sweep(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (payment.SweepResult{Orders: 2, Refunds: 1, Scheduled: 6}); res != want {
+		if want := (payment.SweepResult{Orders: 2, Refunds: 1, PaidAfterClose: 2, Scheduled: 7}); res != want {
 			t.Errorf("sweep %+v, want %+v", res, want)
 		}
 		rows := b.jobRows(t, payment.JobKindReconcileOrder)
@@ -262,12 +267,13 @@ func TestJobsSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []string
-		for range 3 {
+		for range 4 {
 			c := rec.next(t)
 			got = append(got, c.Method+" "+c.ID)
 		}
 		slices.Sort(got)
-		want := []string{"Expire " + expired.ID, "Reconcile " + recent.ID, "SettleRefund " + refund.ID}
+		want := []string{"Expire " + expired.ID, "Reconcile " + recent.ID, "SettleRefund " + refund.ID,
+			"RefundPaidAfterClose " + lateRefund.ID}
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("calls %q, want %q", got, want)
@@ -278,12 +284,13 @@ func TestJobsSweep(t *testing.T) {
 
 		// The recorder changed nothing in the store: the expired order is
 		// still pending and the refund unsettled, so they are offered again;
-		// the reconcile round that completed is not.
+		// the reconcile round and the refund after close that completed are
+		// not (until River's cleaner removes them, a day later).
 		res, err = j.Sweep(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (payment.SweepResult{Orders: 2, Refunds: 1, Scheduled: 2}); res != want {
+		if want := (payment.SweepResult{Orders: 2, Refunds: 1, PaidAfterClose: 2, Scheduled: 2}); res != want {
 			t.Errorf("second sweep %+v, want %+v", res, want)
 		}
 		if rows := b.jobRows(t, payment.JobKindReconcileOrder); len(rows) != 3 {

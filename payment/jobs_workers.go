@@ -24,6 +24,9 @@ func (j *Jobs) workers() *river.Workers {
 	river.AddWorker(ws, river.WorkFunc(func(ctx context.Context, job *river.Job[settleRefundArgs]) error {
 		return jobResult(r.SettleRefund(ctx, job.Args.RefundID))
 	}))
+	river.AddWorker(ws, river.WorkFunc(func(ctx context.Context, job *river.Job[refundPaidAfterCloseArgs]) error {
+		return jobResult(r.RefundPaidAfterClose(ctx, job.Args.OrderID))
+	}))
 	river.AddWorker(ws, river.WorkFunc(func(ctx context.Context, job *river.Job[sweepArgs]) error {
 		_, err := j.Sweep(ctx)
 		return err

@@ -26,11 +26,10 @@ func (s *Service) Reconcile(ctx context.Context, orderID string) (*Order, error)
 	if err != nil {
 		return o, err
 	}
-	if s.needsAutoRefund(o) {
-		if _, err := s.store.GetRefundByOutRequestNo(ctx, o.ID, AutoRefundOutRequestNo); errors.Is(err, ErrNotFound) {
-			s.autoRefund(ctx, s.orderLog(o), o)
-			return s.GetOrder(ctx, o.ID)
-		}
+	if started, err := s.refundPaidAfterClose(ctx, o); err != nil {
+		return o, err
+	} else if started {
+		return s.GetOrder(ctx, o.ID)
 	}
 	return o, nil
 }

@@ -113,10 +113,11 @@ type Store interface {
 	// ListRefunds returns the order's refunds, oldest first.
 	ListRefunds(ctx context.Context, orderID string) ([]Refund, error)
 
-	// ListUnsettledRefunds returns up to limit refunds, of all orders, that
-	// are pending or unknown and were created before the time, oldest
-	// first: the work of the refund settling job.
-	ListUnsettledRefunds(ctx context.Context, createdBefore time.Time, limit int) ([]Refund, error)
+	// ListUnsettledRefunds returns one page of the refunds, of all orders,
+	// that are pending or unknown and were created before f.CreatedBefore,
+	// oldest first (by CreatedAt, then ID): the work of the refund settling
+	// job.
+	ListUnsettledRefunds(ctx context.Context, f UnsettledFilter) (RefundPage, error)
 
 	// QuarantineNotify stores a notify that was signed but not applied,
 	// and sets q.ID, and q.CreatedAt when zero.
@@ -183,10 +184,41 @@ type OrderFilter struct {
 	// CreatedFrom and CreatedTo select orders created in
 	// [CreatedFrom, CreatedTo).
 	CreatedFrom, CreatedTo time.Time
+	// Flags selects orders that have all of these flags (none: any).
+	Flags Flags
 	// Cursor continues from a previous page's Next.
 	Cursor string
 	// Limit is the page size (see PageSize).
 	Limit int
+}
+
+// UnsettledFilter selects refunds for [Store.ListUnsettledRefunds].
+type UnsettledFilter struct {
+	// CreatedBefore selects refunds created before it (required).
+	CreatedBefore time.Time
+	// Cursor continues from a previous page's Next.
+	Cursor string
+	// Limit is the page size (see PageSize).
+	Limit int
+}
+
+// RefundPage is one page of refunds.
+type RefundPage struct {
+	// Refunds are the page's refunds.
+	Refunds []Refund
+	// Next is the cursor of the next page, or "" when this is the last.
+	Next string
+}
+
+// RefundPageOf returns the page of refunds a store read with limit+1
+// rows, as [PageOf] does for orders; the cursor is of kind
+// CursorUnsettled.
+func RefundPageOf(refunds []Refund, limit int) RefundPage {
+	if len(refunds) <= limit {
+		return RefundPage{Refunds: refunds}
+	}
+	last := refunds[limit-1]
+	return RefundPage{Refunds: refunds[:limit], Next: EncodeCursor(CursorUnsettled, last.CreatedAt, last.ID)}
 }
 
 // PendingFilter selects pending orders for [Store.ListPendingOrders].

@@ -51,6 +51,8 @@ func commands() []*command {
 		signCommand(),
 		verifyCommand(),
 		sandboxCommand(),
+		demoCommand(),
+		serveCommand(),
 		versionCommand(),
 	}
 }

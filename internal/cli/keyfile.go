@@ -89,6 +89,12 @@ func readAnyKey(s *streams, path string) (*keyFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseAnyKey(path, text)
+}
+
+// parseAnyKey reads text, the content of the key file named path, as a
+// private key, a public key or a certificate.
+func parseAnyKey(path, text string) (*keyFile, error) {
 	k := &keyFile{path: path}
 	priv, errPriv := alipay.ParsePrivateKey(text)
 	if errPriv == nil {

@@ -38,6 +38,20 @@ func scanOrder(r pgx.Row) (*payment.Order, error) {
 	return o, nil
 }
 
+// createOrderSQL is CreateOrder's statement: the order's row, its
+// event_seq already counting the events, and the events, in one statement
+// and so in one round trip and one implicit transaction. The final UNION
+// returns the order's row (a NULL id) when there are no events, so that a
+// stored order always returns a row.
+var createOrderSQL = `WITH u AS (INSERT INTO payment_orders (id, out_trade_no, subject, body, amount,
+		channel, status, expires_at, metadata, flags, created_at, updated_at, version, event_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8::jsonb, $9, $10, $11, 1, $12)
+		RETURNING id, event_seq),
+	` + insertEventsFrom(12) + `
+	SELECT id, seq FROM ins
+	UNION ALL SELECT NULL::bigint, NULL::bigint FROM u WHERE $12::int = 0
+	ORDER BY 2`
+
 // CreateOrder implements [payment.Store.CreateOrder].
 func (s *Store) CreateOrder(ctx context.Context, o *payment.Order, events ...payment.OrderEvent) error {
 	if err := o.ValidateNew(); err != nil {
@@ -56,17 +70,17 @@ func (s *Store) CreateOrder(ctx context.Context, o *payment.Order, events ...pay
 		updated = norm(o.UpdatedAt)
 	}
 	stored := cloneEvents(events)
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO payment_orders (id, out_trade_no, subject, body, amount,
-			channel, status, expires_at, metadata, flags, created_at, updated_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8::jsonb, $9, $10, $11, 1)`,
-			o.ID, o.OutTradeNo, o.Subject, o.Body, o.Amount.Fen(), string(o.Channel),
-			dbNullTime(o.ExpiresAt), meta, int64(o.Flags), created, updated)
-		if err != nil {
-			return err
+	args := []any{o.ID, o.OutTradeNo, o.Subject, o.Body, o.Amount.Fen(), string(o.Channel),
+		dbNullTime(o.ExpiresAt), meta, int64(o.Flags), created, updated}
+	args = append(args, s.eventArrays(o.ID, stored)...)
+	rows, err := s.pool.Query(ctx, createOrderSQL, args...)
+	if err == nil {
+		var n int
+		n, err = scanInserted(rows, stored)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("the order's row was not returned")
 		}
-		return s.insertEvents(ctx, tx, o.ID, stored)
-	})
+	}
 	if err != nil {
 		return errorf("create order "+o.ID, err)
 	}
@@ -125,6 +139,9 @@ func (s *Store) ListOrders(ctx context.Context, f payment.OrderFilter) (payment.
 	}
 	if !f.CreatedTo.IsZero() {
 		q.add("created_at < ?", norm(f.CreatedTo))
+	}
+	if f.Flags != 0 {
+		q.add("flags & ? = ?", int64(f.Flags), int64(f.Flags))
 	}
 	if f.Cursor != "" {
 		t, id, err := payment.DecodeCursor(payment.CursorOrders, f.Cursor)

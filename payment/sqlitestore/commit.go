@@ -39,6 +39,8 @@ type committer struct {
 	quit    chan struct{}
 	stopped chan struct{}
 
+	stmts *stmtCache // the savepoints' statements
+
 	commits atomic.Int64 // transactions committed, for tests and metrics
 
 	// enqueued, when not nil, receives a value after each unit is queued
@@ -47,9 +49,10 @@ type committer struct {
 }
 
 // newCommitter starts the commit queue on db.
-func newCommitter(db *sql.DB, maxBatch int) *committer {
+func newCommitter(db *sql.DB, stmts *stmtCache, maxBatch int) *committer {
 	c := &committer{
 		db:       db,
+		stmts:    stmts,
 		queue:    make(chan *unit, maxBatch),
 		maxBatch: maxBatch,
 		quit:     make(chan struct{}),
@@ -164,7 +167,7 @@ func (c *committer) runTx(batch []*unit, results []error) error {
 			results[i] = err
 			continue
 		}
-		if err := runUnit(tx, u); err != nil {
+		if err := c.runUnit(tx, u); err != nil {
 			var fatal *fatalError
 			if errors.As(err, &fatal) {
 				tx.Rollback()
@@ -185,6 +188,13 @@ func (c *committer) runTx(batch []*unit, results []error) error {
 	return nil
 }
 
+// The savepoint around each unit of work.
+const (
+	sqlSavepoint  = "SAVEPOINT unit"
+	sqlRollbackTo = "ROLLBACK TO unit"
+	sqlRelease    = "RELEASE unit"
+)
+
 // fatalError is a failure that breaks the shared transaction.
 type fatalError struct{ err error }
 
@@ -192,19 +202,29 @@ func (e *fatalError) Error() string { return e.err.Error() }
 
 // runUnit runs u in a savepoint of tx: on failure its changes alone are
 // undone and its error returned. A failure to undo is a *fatalError.
-func runUnit(tx *sql.Tx, u *unit) error {
+func (c *committer) runUnit(tx *sql.Tx, u *unit) error {
 	ctx := context.WithoutCancel(u.ctx)
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT unit"); err != nil {
+	if err := c.exec(ctx, tx, sqlSavepoint); err != nil {
 		return &fatalError{fmt.Errorf("sqlitestore: savepoint: %w", err)}
 	}
 	err := u.fn(ctx, tx)
 	if err != nil {
-		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO unit"); rerr != nil {
+		if rerr := c.exec(ctx, tx, sqlRollbackTo); rerr != nil {
 			return &fatalError{fmt.Errorf("sqlitestore: rollback to savepoint: %w (after %w)", rerr, err)}
 		}
 	}
-	if _, rerr := tx.ExecContext(ctx, "RELEASE unit"); rerr != nil {
+	if rerr := c.exec(ctx, tx, sqlRelease); rerr != nil {
 		return &fatalError{fmt.Errorf("sqlitestore: release savepoint: %w", rerr)}
 	}
+	return err
+}
+
+// exec runs the cached statement query in tx.
+func (c *committer) exec(ctx context.Context, tx *sql.Tx, query string) error {
+	st, err := c.stmts.inTx(ctx, tx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx)
 	return err
 }

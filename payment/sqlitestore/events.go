@@ -36,6 +36,14 @@ func cloneEvents(events []payment.OrderEvent) []payment.OrderEvent {
 	return append([]payment.OrderEvent(nil), events...)
 }
 
+// The statements of insertEvents.
+const (
+	sqlBumpEventSeq = `UPDATE payment_orders SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq`
+	sqlInsertEvent  = `INSERT INTO payment_order_events (order_id, seq, kind, source, raw,
+			verified, from_status, to_status, effect, refund_id, reason, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+)
+
 // insertEvents appends events to the log of order id in tx, filling in
 // their ID, OrderID, Seq and a zero CreatedAt. The order's event_seq
 // counter hands out the numbers; a missing order is sql.ErrNoRows.
@@ -43,9 +51,15 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, id string, events 
 	if len(events) == 0 {
 		return nil
 	}
+	bump, err := s.stmts.inTx(ctx, tx, sqlBumpEventSeq)
+	if err != nil {
+		return err
+	}
 	var last int64
-	err := tx.QueryRowContext(ctx, `UPDATE payment_orders SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq`,
-		len(events), id).Scan(&last)
+	if err := bump.QueryRowContext(ctx, len(events), id).Scan(&last); err != nil {
+		return err
+	}
+	insert, err := s.stmts.inTx(ctx, tx, sqlInsertEvent)
 	if err != nil {
 		return err
 	}
@@ -58,10 +72,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, id string, events 
 		if len(e.Raw) > 0 {
 			raw = e.Raw
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO payment_order_events (order_id, seq, kind, source, raw,
-			verified, from_status, to_status, effect, refund_id, reason, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			id, e.Seq, e.Kind, e.Source, raw, e.Verified, e.From, e.To, e.Effect, e.RefundID, e.Reason,
+		err := insert.QueryRowContext(ctx, id, e.Seq, e.Kind, e.Source, raw, e.Verified, e.From, e.To, e.Effect, e.RefundID, e.Reason,
 			dbTime(e.CreatedAt)).Scan(&e.ID)
 		if err != nil {
 			return err

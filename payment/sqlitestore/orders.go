@@ -46,10 +46,11 @@ func (s *Store) CreateOrder(ctx context.Context, o *payment.Order, events ...pay
 	}
 	stored := cloneEvents(events)
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO payment_orders (id, out_trade_no, subject, body, amount,
-			channel, status, expires_at, metadata, flags, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, 1)`,
-			o.ID, o.OutTradeNo, o.Subject, o.Body, o.Amount.Fen(), o.Channel,
+		insert, err := s.stmts.inTx(ctx, tx, sqlInsertOrder)
+		if err != nil {
+			return err
+		}
+		_, err = insert.ExecContext(ctx, o.ID, o.OutTradeNo, o.Subject, o.Body, o.Amount.Fen(), o.Channel,
 			dbNullTime(o.ExpiresAt), meta, o.Flags, dbTime(created), dbTime(updated))
 		if err != nil {
 			return err
@@ -65,9 +66,22 @@ func (s *Store) CreateOrder(ctx context.Context, o *payment.Order, events ...pay
 	return nil
 }
 
+// The statements of the hot paths of orders (see stmtCache).
+const (
+	sqlInsertOrder = `INSERT INTO payment_orders (id, out_trade_no, subject, body, amount,
+			channel, status, expires_at, metadata, flags, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, 1)`
+	sqlUpdateOrder = `UPDATE payment_orders SET status = ?, trade_no = ?, buyer_id = ?,
+			paid_amount = ?, refunded_amount = ?, paid_at = ?, closed_at = ?, metadata = ?, flags = ?,
+			updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ?`
+	sqlGetOrder             = `SELECT ` + orderColumns + ` FROM payment_orders WHERE id = ?`
+	sqlGetOrderByOutTradeNo = `SELECT ` + orderColumns + ` FROM payment_orders WHERE out_trade_no = ?`
+)
+
 // GetOrder implements [payment.Store.GetOrder].
 func (s *Store) GetOrder(ctx context.Context, id string) (*payment.Order, error) {
-	o, err := scanOrder(s.db.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM payment_orders WHERE id = ?`, id))
+	o, err := scanOrder(s.stmts.queryRow(ctx, s.db, sqlGetOrder, id))
 	if err != nil {
 		return nil, errorf("get order "+id, err)
 	}
@@ -76,7 +90,7 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*payment.Order, error)
 
 // GetOrderByOutTradeNo implements [payment.Store.GetOrderByOutTradeNo].
 func (s *Store) GetOrderByOutTradeNo(ctx context.Context, outTradeNo string) (*payment.Order, error) {
-	o, err := scanOrder(s.db.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM payment_orders WHERE out_trade_no = ?`, outTradeNo))
+	o, err := scanOrder(s.stmts.queryRow(ctx, s.db, sqlGetOrderByOutTradeNo, outTradeNo))
 	if err != nil {
 		return nil, errorf("get order by out_trade_no "+outTradeNo, err)
 	}
@@ -98,6 +112,9 @@ func (s *Store) ListOrders(ctx context.Context, f payment.OrderFilter) (payment.
 	}
 	if !f.CreatedTo.IsZero() {
 		where, args = append(where, "created_at < ?"), append(args, dbTime(f.CreatedTo))
+	}
+	if f.Flags != 0 {
+		where, args = append(where, "flags & ? = ?"), append(args, f.Flags, f.Flags)
 	}
 	if f.Cursor != "" {
 		t, id, err := payment.DecodeCursor(payment.CursorOrders, f.Cursor)
@@ -175,11 +192,11 @@ func (s *Store) ApplyTransition(ctx context.Context, t payment.Transition) error
 		refund.SettledAt = normZero(refund.SettledAt)
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payment_orders SET status = ?, trade_no = ?, buyer_id = ?,
-			paid_amount = ?, refunded_amount = ?, paid_at = ?, closed_at = ?, metadata = ?, flags = ?,
-			updated_at = ?, version = version + 1
-			WHERE id = ? AND version = ?`,
-			o.Status, o.TradeNo, o.BuyerID, o.PaidAmount.Fen(), o.RefundedAmount.Fen(),
+		update, err := s.stmts.inTx(ctx, tx, sqlUpdateOrder)
+		if err != nil {
+			return err
+		}
+		res, err := update.ExecContext(ctx, o.Status, o.TradeNo, o.BuyerID, o.PaidAmount.Fen(), o.RefundedAmount.Fen(),
 			dbNullTime(o.PaidAt), dbNullTime(o.ClosedAt), meta, o.Flags, dbTime(updated), o.ID, o.Version)
 		if err != nil {
 			return err

@@ -138,10 +138,23 @@ func (s *Store) ListRefunds(ctx context.Context, orderID string) ([]payment.Refu
 }
 
 // ListUnsettledRefunds implements [payment.Store.ListUnsettledRefunds].
-func (s *Store) ListUnsettledRefunds(ctx context.Context, createdBefore time.Time, limit int) ([]payment.Refund, error) {
-	return s.listRefunds(ctx, "list unsettled refunds", `SELECT `+refundColumns+` FROM payment_refunds
-		WHERE status IN ('pending', 'unknown') AND created_at < ? ORDER BY created_at, id LIMIT ?`,
-		dbTime(createdBefore), payment.PageSize(limit))
+func (s *Store) ListUnsettledRefunds(ctx context.Context, f payment.UnsettledFilter) (payment.RefundPage, error) {
+	after, afterID := time.Time{}, ""
+	if f.Cursor != "" {
+		var err error
+		if after, afterID, err = payment.DecodeCursor(payment.CursorUnsettled, f.Cursor); err != nil {
+			return payment.RefundPage{}, fmt.Errorf("sqlitestore: list unsettled refunds: %w", err)
+		}
+	}
+	n := payment.PageSize(f.Limit)
+	refunds, err := s.listRefunds(ctx, "list unsettled refunds", `SELECT `+refundColumns+` FROM payment_refunds
+		WHERE status IN ('pending', 'unknown') AND created_at < ? AND (created_at, id) > (?, ?)
+		ORDER BY created_at, id LIMIT ?`,
+		dbTime(f.CreatedBefore), dbTime(after), afterID, n+1)
+	if err != nil {
+		return payment.RefundPage{}, err
+	}
+	return payment.RefundPageOf(refunds, n), nil
 }
 
 // listRefunds runs a query of refundColumns.

@@ -32,9 +32,10 @@ func (r *countingRunner) call() error {
 	return nil
 }
 
-func (r *countingRunner) Reconcile(context.Context, string) error    { return r.call() }
-func (r *countingRunner) Expire(context.Context, string) error       { return r.call() }
-func (r *countingRunner) SettleRefund(context.Context, string) error { return r.call() }
+func (r *countingRunner) Reconcile(context.Context, string) error            { return r.call() }
+func (r *countingRunner) Expire(context.Context, string) error               { return r.call() }
+func (r *countingRunner) SettleRefund(context.Context, string) error         { return r.call() }
+func (r *countingRunner) RefundPaidAfterClose(context.Context, string) error { return r.call() }
 
 // errorCounter is a slog handler that counts the records at error level
 // or above (River logs its failed queries there) and drops the rest.

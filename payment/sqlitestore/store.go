@@ -67,9 +67,10 @@ const busyTimeout = 10 * time.Second
 
 // Store is a [payment.Store] on one SQLite database file.
 type Store struct {
-	db  *sql.DB
-	q   *committer
-	now func() time.Time
+	db    *sql.DB
+	q     *committer
+	stmts *stmtCache
+	now   func() time.Time
 }
 
 var _ payment.Store = (*Store)(nil)
@@ -105,8 +106,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now}
-	s.q = newCommitter(db, defaultMaxBatch)
+	stmts, err := newStmtCache(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now, stmts: stmts}
+	s.q = newCommitter(db, s.stmts, defaultMaxBatch)
 	return s, nil
 }
 
@@ -151,6 +157,7 @@ func (s *Store) DB() *sql.DB { return s.db }
 // the database. Calls after Close fail.
 func (s *Store) Close() error {
 	s.q.close()
+	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlitestore: close: %w", err)
 	}

@@ -144,6 +144,39 @@ func testListOrdersFilter(t *testing.T, s payment.Store) {
 	if len(want) != 9 || !slices.Equal(got, want) {
 		t.Fatalf("created in [3s, 6s): %v, want the 9 of %v", got, want)
 	}
+
+	// Flags: the paid orders 0, 6, 12… get FlagPaidAfterClose, 0 and 12
+	// FlagFinished too.
+	var flagged, both []string
+	for i, o := range paid {
+		if i%2 != 0 {
+			continue
+		}
+		n := get(t, s, o.ID)
+		n.Flags |= payment.FlagPaidAfterClose
+		if i%4 == 0 {
+			n.Flags |= payment.FlagFinished
+			both = append(both, o.ID)
+		}
+		if err := s.ApplyTransition(ctx, payment.Transition{Order: n}); err != nil {
+			t.Fatal(err)
+		}
+		flagged = append(flagged, o.ID)
+	}
+	byFlags := func(f payment.Flags, st ...payment.Status) []string {
+		return collect(t, func(c string) (payment.OrderPage, error) {
+			return s.ListOrders(ctx, payment.OrderFilter{Flags: f, Statuses: st, Cursor: c, Limit: 2})
+		}, nil)
+	}
+	if got := byFlags(payment.FlagPaidAfterClose); !slices.Equal(got, flagged) {
+		t.Fatalf("orders flagged paid_after_close %v, want %v", got, flagged)
+	}
+	if got := byFlags(payment.FlagPaidAfterClose|payment.FlagFinished, payment.StatusPaid); !slices.Equal(got, both) {
+		t.Fatalf("paid orders flagged paid_after_close|finished %v, want %v", got, both)
+	}
+	if got := byFlags(payment.FlagPaidAfterClose, payment.StatusPending); len(got) != 0 {
+		t.Fatalf("pending orders flagged paid_after_close %v, want none", got)
+	}
 }
 
 func testListPendingOrders(t *testing.T, s payment.Store) {

@@ -222,12 +222,22 @@ func testListUnsettledRefunds(t *testing.T, s payment.Store) {
 			t.Fatal(err)
 		}
 	}
-	list, err := s.ListUnsettledRefunds(ctx, baseTime().Add(3*time.Minute), 10)
-	if err != nil || len(list) != 2 || list[0].ID != refunds[0].ID || list[1].ID != refunds[1].ID {
-		t.Fatalf("ListUnsettledRefunds = %+v, %v; want R0 (pending) and R1 (unknown)", list, err)
+	page, err := s.ListUnsettledRefunds(ctx, payment.UnsettledFilter{CreatedBefore: baseTime().Add(3 * time.Minute), Limit: 10})
+	if list := page.Refunds; err != nil || len(list) != 2 || list[0].ID != refunds[0].ID || list[1].ID != refunds[1].ID || page.Next != "" {
+		t.Fatalf("ListUnsettledRefunds = %+v, %v; want R0 (pending) and R1 (unknown), the last page", page, err)
 	}
-	list, err = s.ListUnsettledRefunds(ctx, baseTime().Add(time.Hour), 1)
-	if err != nil || len(list) != 1 || list[0].ID != refunds[0].ID {
-		t.Fatalf("ListUnsettledRefunds(limit 1) = %+v, %v; want R0", list, err)
+	page, err = s.ListUnsettledRefunds(ctx, payment.UnsettledFilter{CreatedBefore: baseTime().Add(time.Hour), Limit: 1})
+	if list := page.Refunds; err != nil || len(list) != 1 || list[0].ID != refunds[0].ID || page.Next == "" {
+		t.Fatalf("ListUnsettledRefunds(limit 1) = %+v, %v; want R0 and a next page", page, err)
 	}
+	page, err = s.ListUnsettledRefunds(ctx, payment.UnsettledFilter{CreatedBefore: baseTime().Add(time.Hour), Limit: 1, Cursor: page.Next})
+	if list := page.Refunds; err != nil || len(list) != 1 || list[0].ID != refunds[1].ID || page.Next == "" {
+		t.Fatalf("ListUnsettledRefunds(page 2) = %+v, %v; want R1 and a next page", page, err)
+	}
+	page, err = s.ListUnsettledRefunds(ctx, payment.UnsettledFilter{CreatedBefore: baseTime().Add(time.Hour), Limit: 1, Cursor: page.Next})
+	if list := page.Refunds; err != nil || len(list) != 1 || list[0].ID != refunds[3].ID || page.Next != "" {
+		t.Fatalf("ListUnsettledRefunds(page 3) = %+v, %v; want R3, the last page", page, err)
+	}
+	_, err = s.ListUnsettledRefunds(ctx, payment.UnsettledFilter{CreatedBefore: baseTime(), Cursor: payment.EncodeCursor(payment.CursorOrders, baseTime(), "x")})
+	wantErr(t, "ListUnsettledRefunds(a cursor of orders)", err, payment.ErrInvalid)
 }

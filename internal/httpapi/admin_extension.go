@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"zhifu/alipay"
+)
+
+// AdminWebhookLister lists the webhook deliveries of an order, for its
+// timeline on the admin pages (AdminConfig.Webhooks). The webhook sender
+// implements it; the pages only read.
+type AdminWebhookLister interface {
+	// ListWebhookAttempts returns every delivery attempt of the order's
+	// webhooks, oldest first; none for an order without any.
+	ListWebhookAttempts(ctx context.Context, orderID string) ([]AdminWebhookAttempt, error)
+}
+
+// AdminWebhookAttempt is one attempt to deliver a webhook event to the
+// merchant's URL, as the timeline shows it. It holds no secret: neither
+// the signing secret nor the signature header.
+type AdminWebhookAttempt struct {
+	// EventID is the webhook event's stable id, the same for each
+	// attempt of one event.
+	EventID string
+	// EventType is what the event says happened, such as "order.paid".
+	EventType string
+	// Attempt numbers the attempts of the event from 1.
+	Attempt int
+	// At is when the attempt was made.
+	At time.Time
+	// StatusCode is the merchant's HTTP answer, or 0 when none came.
+	StatusCode int
+	// Delivered reports whether the attempt counted as delivered (a 2xx
+	// answer).
+	Delivered bool
+	// Error says why the attempt failed (a timeout, a refused
+	// connection, the answer's status), or "" for none.
+	Error string
+	// NextAttemptAt is when the event will be tried again, or zero for
+	// never (delivered, or given up).
+	NextAttemptAt time.Time
+}
+
+// AdminBillLister lists the differences that reconciliation found between
+// Alipay's trade bills and the orders and refunds in the database, for
+// the admin pages' bill page (AdminConfig.Bills). The reconciler
+// implements it; the pages only read.
+type AdminBillLister interface {
+	// ListBillDifferences returns at most limit differences, newest bill
+	// date first.
+	ListBillDifferences(ctx context.Context, limit int) ([]AdminBillDifference, error)
+}
+
+// AdminBillDifference is one line on which Alipay's bill and the
+// database disagree.
+type AdminBillDifference struct {
+	// BillDate is the day of the bill, in Beijing time (its year, month
+	// and day; the clock is ignored).
+	BillDate time.Time
+	// Kind says what differs, in a word the page shows as it is, such as
+	// "missing_local" (on the bill only), "missing_alipay" (in the
+	// database only), "amount" or "status".
+	Kind string
+	// OutTradeNo and TradeNo name the trade, as far as known.
+	OutTradeNo, TradeNo string
+	// OrderID is the order in the database, or "" when there is none;
+	// the page links to it.
+	OrderID string
+	// OutRequestNo names the refund when the line is a refund's.
+	OutRequestNo string
+	// LocalAmount and BillAmount are the amounts on each side, zero when
+	// that side has none.
+	LocalAmount, BillAmount alipay.Amount
+	// Detail explains the difference in words.
+	Detail string
+	// FoundAt is when the reconciliation found it.
+	FoundAt time.Time
+}
