@@ -294,6 +294,16 @@ func testReconcileBill(t *testing.T, open func(*testing.T) payment.Store) {
 		t.Fatalf("runs: %+v, %v", runs, err)
 	}
 
+	// The admin pages' list: the latest differences, newest day first.
+	recent, err := e.rec.RecentDifferences(e.ctx(), 3)
+	if err != nil || len(recent) != 3 || recent[0].Date != day2 || recent[0].Seq != 1 || recent[2].Seq != 3 ||
+		!recent[0].FoundAt.Equal(run.FinishedAt) {
+		t.Fatalf("RecentDifferences(3): %+v, %v; want seq 1 to 3 of %s found at %v", recent, err, day2, run.FinishedAt)
+	}
+	if recent, err := e.rec.RecentDifferences(e.ctx(), 100); err != nil || len(recent) != 4 {
+		t.Fatalf("RecentDifferences(100): %d, %v; want the 4 of %s (day one has none)", len(recent), err, day2)
+	}
+
 	// Alipay refusing a bill of a day not over (a reconciler whose
 	// clock runs ahead of Alipay's) is not ready either.
 	day3 := day2.AddDays(1)

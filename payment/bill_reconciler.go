@@ -205,3 +205,35 @@ func (r *BillReconciler) GetBillRun(ctx context.Context, date BillDate) (*BillRu
 		after = ds[len(ds)-1].Seq
 	}
 }
+
+// RecentDifferences returns at most limit differences (see PageSize) of
+// the stored runs, latest bill date first and in their order within a
+// run: the admin pages' list of what needs a look.
+func (r *BillReconciler) RecentDifferences(ctx context.Context, limit int) ([]BillDifference, error) {
+	limit = PageSize(limit)
+	var out []BillDifference
+	for before := (BillDate{}); len(out) < limit; {
+		runs, err := r.cfg.Store.ListBillRuns(ctx, BillRunFilter{Before: before, Limit: DefaultPageSize})
+		if err != nil {
+			return nil, fmt.Errorf("payment: recent bill differences: %w", err)
+		}
+		for _, run := range runs {
+			for after := 0; run.Count() > 0 && len(out) < limit; {
+				ds, err := r.cfg.Store.ListBillDifferences(ctx, BillDifferenceFilter{Date: run.Date, AfterSeq: after, Limit: limit - len(out)})
+				if err != nil {
+					return nil, fmt.Errorf("payment: recent bill differences: %w", err)
+				}
+				out = append(out, ds...)
+				if len(ds) == 0 {
+					break
+				}
+				after = ds[len(ds)-1].Seq
+			}
+		}
+		if len(runs) < DefaultPageSize {
+			break
+		}
+		before = runs[len(runs)-1].Date
+	}
+	return out, nil
+}

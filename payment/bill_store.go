@@ -183,6 +183,8 @@ type BillDifference struct {
 	BillLine int
 	// Detail says what differs, in a sentence for people.
 	Detail string
+	// FoundAt is when the run that found it finished (its FinishedAt).
+	FoundAt time.Time
 }
 
 // BillRun is the result of reconciling one day's trade bill.

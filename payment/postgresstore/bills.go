@@ -146,7 +146,7 @@ func (s *Store) SaveBillRun(ctx context.Context, run *payment.BillRun) error {
 	}
 	run.StartedAt, run.FinishedAt = started, finished
 	for i := range run.Details {
-		run.Details[i].Date, run.Details[i].Seq = run.Date, i+1
+		run.Details[i].Date, run.Details[i].Seq, run.Details[i].FoundAt = run.Date, i+1, finished
 	}
 	return nil
 }
@@ -215,13 +215,14 @@ func (s *Store) ListBillRuns(ctx context.Context, f payment.BillRunFilter) ([]pa
 func (s *Store) ListBillDifferences(ctx context.Context, f payment.BillDifferenceFilter) ([]payment.BillDifference, error) {
 	const op = "list bill differences"
 	var q query
-	q.add("bill_date = ?", f.Date.String())
-	q.add("seq > ?", f.AfterSeq)
+	q.add("d.bill_date = ?", f.Date.String())
+	q.add("d.seq > ?", f.AfterSeq)
 	if f.Kind != "" {
-		q.add("kind = ?", string(f.Kind))
+		q.add("d.kind = ?", string(f.Kind))
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+strings.Join(billDifferenceColumns, ", ")+` FROM payment_bill_differences
-		WHERE `+strings.Join(q.where, " AND ")+` ORDER BY seq LIMIT `+strconv.Itoa(payment.PageSize(f.Limit)), q.args...)
+	rows, err := s.pool.Query(ctx, `SELECT d.`+strings.Join(billDifferenceColumns, ", d.")+`, r.finished_at
+		FROM payment_bill_differences d JOIN payment_bill_runs r ON r.bill_date = d.bill_date
+		WHERE `+strings.Join(q.where, " AND ")+` ORDER BY d.seq LIMIT `+strconv.Itoa(payment.PageSize(f.Limit)), q.args...)
 	if err != nil {
 		return nil, errorf(op, err)
 	}
@@ -230,11 +231,13 @@ func (s *Store) ListBillDifferences(ctx context.Context, f payment.BillDifferenc
 	for rows.Next() {
 		var d payment.BillDifference
 		var date string
+		var found pgtype.Timestamptz
 		err := rows.Scan(&date, &d.Seq, &d.Kind, &d.LineKind, &d.OutTradeNo, &d.TradeNo, &d.OutRequestNo,
-			&d.OrderID, &d.RefundID, &d.BillAmount, &d.DBAmount, &d.DBStatus, &d.BillLine, &d.Detail)
+			&d.OrderID, &d.RefundID, &d.BillAmount, &d.DBAmount, &d.DBStatus, &d.BillLine, &d.Detail, &found)
 		if err != nil {
 			return nil, errorf(op, err)
 		}
+		d.FoundAt = fromDB(found)
 		if d.Date, err = payment.ParseBillDate(date); err != nil {
 			return nil, errorf(op, err)
 		}

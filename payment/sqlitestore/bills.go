@@ -142,7 +142,7 @@ func (s *Store) SaveBillRun(ctx context.Context, run *payment.BillRun) error {
 	}
 	run.StartedAt, run.FinishedAt = started, finished
 	for i := range run.Details {
-		run.Details[i].Date, run.Details[i].Seq = run.Date, i+1
+		run.Details[i].Date, run.Details[i].Seq, run.Details[i].FoundAt = run.Date, i+1, finished
 	}
 	return nil
 }
@@ -205,13 +205,15 @@ func (s *Store) ListBillRuns(ctx context.Context, f payment.BillRunFilter) ([]pa
 // ListBillDifferences implements [payment.BillStore.ListBillDifferences].
 func (s *Store) ListBillDifferences(ctx context.Context, f payment.BillDifferenceFilter) ([]payment.BillDifference, error) {
 	const op = "list bill differences"
-	q := `SELECT bill_date, seq, kind, line_kind, out_trade_no, trade_no, out_request_no, order_id, refund_id,
-		bill_amount, db_amount, db_status, bill_line, detail FROM payment_bill_differences WHERE bill_date = ? AND seq > ?`
+	q := `SELECT d.bill_date, d.seq, d.kind, d.line_kind, d.out_trade_no, d.trade_no, d.out_request_no, d.order_id,
+		d.refund_id, d.bill_amount, d.db_amount, d.db_status, d.bill_line, d.detail, r.finished_at
+		FROM payment_bill_differences d JOIN payment_bill_runs r ON r.bill_date = d.bill_date
+		WHERE d.bill_date = ? AND d.seq > ?`
 	args := []any{f.Date.String(), f.AfterSeq}
 	if f.Kind != "" {
-		q, args = q+` AND kind = ?`, append(args, f.Kind)
+		q, args = q+` AND d.kind = ?`, append(args, f.Kind)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY seq LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY d.seq LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
 	if err != nil {
 		return nil, errorf(op, err)
 	}
@@ -220,7 +222,7 @@ func (s *Store) ListBillDifferences(ctx context.Context, f payment.BillDifferenc
 	for rows.Next() {
 		var d payment.BillDifference
 		err := rows.Scan(dateCol{&d.Date}, &d.Seq, &d.Kind, &d.LineKind, &d.OutTradeNo, &d.TradeNo, &d.OutRequestNo,
-			&d.OrderID, &d.RefundID, &d.BillAmount, &d.DBAmount, &d.DBStatus, &d.BillLine, &d.Detail)
+			&d.OrderID, &d.RefundID, &d.BillAmount, &d.DBAmount, &d.DBStatus, &d.BillLine, &d.Detail, timeCol{&d.FoundAt})
 		if err != nil {
 			return nil, errorf(op, err)
 		}

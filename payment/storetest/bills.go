@@ -201,8 +201,8 @@ func testSaveBillRun(t *testing.T, s payment.BillStore) {
 	}
 	for i, d := range all {
 		w := run.Details[i]
-		w.Date, w.Seq = day, i+1
-		if d != w {
+		w.Date, w.Seq, w.FoundAt = day, i+1, micro(run.FinishedAt)
+		if d != w || d.FoundAt.Location() != time.UTC {
 			t.Fatalf("difference %d:\n got %+v\nwant %+v", i+1, d, w)
 		}
 	}
