@@ -131,6 +131,11 @@ type JobsConfig struct {
 	// them unlocked, enough for a single process (SQLite).
 	MigrationLock func(ctx context.Context, migrate func(ctx context.Context) error) error
 
+	// Bills configures the daily reconciliation of Alipay's trade bill
+	// (JobKindBillReconcile). Default: none, unless Bills.Reconciler is
+	// set.
+	Bills BillJobConfig
+
 	// ID names this instance among the River clients of the database.
 	// Default: a random name.
 	ID string
@@ -183,7 +188,7 @@ func (c *JobsConfig) validate() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return nil
+	return c.Bills.validate()
 }
 
 // Jobs runs the payment service's durable jobs on River, in the same
@@ -258,6 +263,9 @@ func NewJobs[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg J
 			func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, sweepInsertOpts(cfg.SweepInterval) },
 			&river.PeriodicJobOpts{ID: JobKindSweep, RunOnStart: true},
 		)}
+	}
+	if cfg.Bills.Reconciler != nil {
+		rc.PeriodicJobs = append(rc.PeriodicJobs, j.billPeriodicJob())
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {

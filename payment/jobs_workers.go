@@ -34,6 +34,9 @@ func (j *Jobs) workers() *river.Workers {
 	if j.cfg.Webhooks != nil {
 		river.AddWorker(ws, &webhookWorker{j: j, w: j.cfg.Webhooks})
 	}
+	if j.cfg.Bills.Reconciler != nil {
+		river.AddWorker(ws, &billWorker{cfg: j.cfg.Bills, log: j.log})
+	}
 	return ws
 }
 

@@ -29,6 +29,7 @@ func open(t *testing.T) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) payment.Store { return open(t) })
+	storetest.RunBills(t, func(t *testing.T) payment.BillStore { return open(t) })
 }
 
 func TestWebhookConformance(t *testing.T) {
