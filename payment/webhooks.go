@@ -75,6 +75,9 @@ type WebhooksConfig struct {
 	// Backoff returns how long to wait after the attempt'th failed
 	// attempt (1, 2, …). Default DefaultWebhookBackoff.
 	Backoff func(attempt int) time.Duration
+	// Observe, when set, is told the result of every attempt, recorded:
+	// its WebhookStatus (delivered, retrying, failed) — for metrics.
+	Observe func(result string)
 }
 
 // validate checks c and fills in its defaults. Its errors never quote
@@ -290,6 +293,9 @@ func (w *Webhooks) attempt(ctx context.Context, e *WebhookEvent, manual bool, fa
 	if err := w.cfg.Store.RecordWebhookAttempt(context.WithoutCancel(ctx), a); err != nil {
 		log.Error("payment: webhook: recording the attempt failed", "status_code", a.StatusCode, "error", err)
 		return a, fmt.Errorf("payment: webhook %s: record attempt: %w", e.ID, err)
+	}
+	if w.cfg.Observe != nil {
+		w.cfg.Observe(string(a.Result))
 	}
 	attrs := []any{"type", e.Type, "attempt", a.Number, "manual", manual, "status_code", a.StatusCode,
 		"duration", a.Duration.Round(time.Millisecond)}

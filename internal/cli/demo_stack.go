@@ -47,7 +47,7 @@ var demoSandboxPaths = []string{"/gateway.do", "/cashier/", "/qr/", "/bill/", "/
 
 // demoServicePaths are the path prefixes the payment service (zhifu
 // serve's handler) serves on the demo's listener.
-var demoServicePaths = []string{"/alipay/", adminPath + "/", "/healthz"}
+var demoServicePaths = append([]string{"/alipay/", adminPath + "/"}, apiPaths...)
 
 // DemoBuyerAccount and DemoBuyerBalance are what the sandbox's cashier
 // shows as its buyer; a test checks that the cashier still says so.

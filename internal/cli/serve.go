@@ -136,7 +136,15 @@ type app struct {
 	// here, in newApp, before the first request. Keep them quick.
 	onChange []func(context.Context, payment.Change)
 	// admin is the admin pages, or nil without an admin password.
-	admin     http.Handler
+	admin http.Handler
+	// api serves the JSON API (/v1/), /healthz, /readyz and /metrics.
+	api http.Handler
+	// metrics count what the service does; webhooks (nil without a
+	// webhook URL) tell the merchant's systems; bills reconciles Alipay's
+	// daily bill.
+	metrics   *httpapi.Metrics
+	webhooks  *payment.Webhooks
+	bills     *payment.BillReconciler
 	stopOnce  sync.Once
 	stopErr   error
 	closeOnce sync.Once
@@ -167,7 +175,16 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 		a.logger = cfg.newLogger(os.Stderr)
 	}
 	a.logger.Info("configuration", "config", cfg)
-	client, err := alipay.New(cfg.alipayConfig())
+	// The metrics watch the Alipay calls: their transport wraps the
+	// client's.
+	a.metrics = httpapi.NewMetrics(httpapi.MetricsConfig{
+		QueueDepth:      func(ctx context.Context) (map[string]int, error) { return a.db.queueDepth(ctx) },
+		BillDifferences: func(ctx context.Context) (map[string]int, error) { return a.billDifferences(ctx) },
+		Logger:          a.logger,
+	})
+	acfg := cfg.alipayConfig()
+	acfg.HTTPClient = a.metrics.InstrumentClient(acfg.HTTPClient)
+	client, err := alipay.New(acfg)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +197,27 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 	}
 	a.db = db
 	fmt.Fprintf(out, "database ready: migrations applied\n")
+	if cfg.WebhookURL != "" {
+		a.webhooks, err = payment.NewWebhooks(payment.WebhooksConfig{
+			URL: cfg.WebhookURL, Secret: string(cfg.WebhookSecret), Store: db.store,
+			Logger: a.logger, Now: cfg.Now, Observe: a.metrics.WebhookDelivered,
+		})
+		if err != nil {
+			db.close()
+			return nil, fmt.Errorf("webhooks: %w", err)
+		}
+		a.onChange = append(a.onChange, a.webhooks.OnChange)
+	}
+	a.onChange = append(a.onChange, a.metrics.OnChange)
+	a.bills, err = payment.NewBillReconciler(payment.BillReconcilerConfig{
+		Store: db.store, Alipay: client, Logger: a.logger, Now: cfg.Now,
+	})
+	if err != nil {
+		db.close()
+		return nil, fmt.Errorf("bill reconciliation: %w", err)
+	}
 	svc, err := payment.New(payment.Config{
+		Observer:             a.metrics,
 		Store:                db.store,
 		Alipay:               client,
 		SellerID:             cfg.SellerID,
@@ -192,7 +229,10 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 		DefaultExpiry:        cfg.DefaultExpiry,
 		OnChange:             a.changed,
 		Jobs: func(r payment.JobRunner) (*payment.Jobs, error) {
-			return db.newJobs(ctx, payment.JobsConfig{Runner: r, Logger: a.logger, Now: cfg.Now, PollInterval: cfg.JobPollInterval})
+			return db.newJobs(ctx, payment.JobsConfig{
+				Runner: r, Logger: a.logger, Now: cfg.Now, PollInterval: cfg.JobPollInterval,
+				Webhooks: a.webhooks, Bills: payment.BillJobConfig{Reconciler: a.bills},
+			})
 		},
 	})
 	if err != nil {
@@ -201,11 +241,24 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 	}
 	a.service, a.jobs = svc, svc.Jobs()
 	fmt.Fprintf(out, "jobs ready: River's tables migrated\n")
+	a.api, err = httpapi.New(httpapi.Config{
+		Service: svc, Store: db.store, Keys: db.store, Idempotency: db.store, Metrics: a.metrics,
+		Logger: a.logger, Now: cfg.Now,
+	})
+	if err != nil {
+		db.close()
+		return nil, fmt.Errorf("the JSON API: %w", err)
+	}
 	if cfg.AdminPassword != "" {
-		a.admin, err = httpapi.NewAdmin(httpapi.AdminConfig{
+		acfg := httpapi.AdminConfig{
 			Service: svc, Store: db.store, Password: string(cfg.AdminPassword), BasePath: adminPath,
 			Logger: a.logger, Now: cfg.Now, SecureCookies: strings.HasPrefix(cfg.notifyURL(), "https://"),
-		})
+			Bills: adminBills{a.bills},
+		}
+		if a.webhooks != nil {
+			acfg.Webhooks = adminWebhooks{a.webhooks}
+		}
+		a.admin, err = httpapi.NewAdmin(acfg)
 		if err != nil {
 			db.close()
 			return nil, fmt.Errorf("the admin pages: %w", err)
@@ -261,8 +314,9 @@ func (a *app) changed(ctx context.Context, c payment.Change) {
 // handler returns the app's HTTP handler: newServeMux.
 func (a *app) handler() http.Handler { return newServeMux(a) }
 
-// newServeMux routes the app's endpoints. The JSON API (/v1/), the admin
-// pages, /readyz and /metrics are added here.
+// newServeMux routes the app's endpoints: Alipay's notify and return, the
+// admin pages (with an admin password), the JSON API (/v1/) and the
+// operations endpoints (/healthz, /readyz, /metrics).
 func newServeMux(a *app) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+notifyPath, a.service.NotifyHandler())
@@ -270,13 +324,14 @@ func newServeMux(a *app) *http.ServeMux {
 	if a.admin != nil {
 		mux.Handle(adminPath+"/", a.admin)
 	}
-	// A minimal liveness check until the operations endpoints come.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
+	for _, p := range apiPaths {
+		mux.Handle(p, a.api)
+	}
 	return mux
 }
+
+// apiPaths are the paths the JSON API's handler serves.
+var apiPaths = []string{"/v1/", "/healthz", "/readyz", "/metrics"}
 
 // run listens on the configured address and serves (see serve).
 func (a *app) run(ctx context.Context) error {

@@ -18,7 +18,7 @@ import (
 
 // Minimum lengths of the secrets of zhifu serve.
 const (
-	minWebhookSecret = 16
+	minWebhookSecret = payment.MinWebhookSecretLen
 	minAdminPassword = 12
 )
 

@@ -185,7 +185,7 @@ func TestServeRefusals(t *testing.T) {
 		{"webhook URL without secret", func() map[string]string { m := base(); m["webhook-url"] = "https://shop.example.com/x"; return m }(), nil,
 			"webhook_secret", "", "not set, and webhooks are signed with it: set $ZHIFU_WEBHOOK_SECRET"},
 		{"webhook secret too short", func() map[string]string { m := base(); m["webhook-url"] = "https://shop.example.com/x"; return m }(),
-			map[string]string{"ZHIFU_WEBHOOK_SECRET": "short"}, "webhook_secret", "environment ZHIFU_WEBHOOK_SECRET", "is 5 characters long: use a random secret of 16 or more"},
+			map[string]string{"ZHIFU_WEBHOOK_SECRET": "short"}, "webhook_secret", "environment ZHIFU_WEBHOOK_SECRET", "is 5 characters long: use a random secret of 32 or more"},
 		{"admin password too short", func() map[string]string { m := base(); m["admin-password-file"] = shortPw; return m }(), nil,
 			"admin_password_file", "flag --admin-password-file", "is shorter than 12 characters"},
 		{"database scheme", func() map[string]string { m := base(); m["database"] = "mysql://root@localhost/zhifu"; return m }(), nil,

@@ -142,7 +142,7 @@ func wantProblem(t *testing.T, probs []problem, field, from, msg string) {
 // Secrets of TestServeConfigRedacted and the real runs: none of them may
 // appear in any output.
 const (
-	testWebhookSecret = "whsec-TOPSECRET-0123456789"
+	testWebhookSecret = "whsec-TOPSECRET-0123456789abcdefghij"
 	testAdminPassword = "admin-TOPSECRET-pw"
 	testDBPassword    = "db-TOPSECRET-pw"
 )

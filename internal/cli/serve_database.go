@@ -16,13 +16,28 @@ import (
 // sqlite and postgres is set, for what needs the concrete store (a
 // readiness check, a River driver of its own).
 type database struct {
-	store    payment.Store
+	store    fullStore
 	sqlite   *sqlitestore.Store
 	postgres *postgresstore.Store
 	// schema is the PostgreSQL schema named first by the DSN's
 	// search_path, or "": River's tables go there too.
 	schema string
 }
+
+// fullStore is everything zhifu serve keeps in its database: orders,
+// webhooks, bill reconciliations, API keys and idempotency keys. Both
+// stores implement it.
+type fullStore interface {
+	payment.BillStore // and so payment.Store
+	payment.WebhookStore
+	payment.APIKeyStore
+	payment.IdempotencyStore
+}
+
+var (
+	_ fullStore = (*sqlitestore.Store)(nil)
+	_ fullStore = (*postgresstore.Store)(nil)
+)
 
 // openDatabase opens the store of d, applying its migrations: a SQLite
 // file, or a PostgreSQL database (whose store takes a lock while it

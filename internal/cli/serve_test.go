@@ -139,8 +139,33 @@ func TestServeSQLite(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
 		t.Errorf("/healthz: %s %q", resp.Status, body)
+	}
+	// The operations endpoints: ready (database and migrations), and the
+	// metrics, which counted the notify and see the jobs.
+	for path, want := range map[string]string{
+		"/readyz":  `"ready"`,
+		"/metrics": `zhifu_notifies_total{result="applied"} 1`,
+	} {
+		resp, err := http.Get(rs.url(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %s, want 200 with %s:\n%s", path, resp.Status, want, body)
+		}
+	}
+	// The JSON API answers, and wants an API key.
+	resp, err = http.Get(rs.url("/v1/payments/" + o.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /v1/payments/%s without a key: %s, want 401", o.ID, resp.Status)
 	}
 	resp, err = http.Get(rs.url(notifyPath))
 	if err != nil {

@@ -117,3 +117,19 @@ func apiGatewayCode(body []byte) string {
 	}
 	return "unparsed"
 }
+
+// InstrumentClient returns a client like c (nil: a client with no timeout
+// of its own, as the alipay package's default) whose transport is
+// RoundTripper's: the client to give alipay.Config.HTTPClient.
+func (m *Metrics) InstrumentClient(c *http.Client) *http.Client {
+	var n http.Client
+	if c != nil {
+		n = *c
+	}
+	next := n.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	n.Transport = m.RoundTripper(next)
+	return &n
+}

@@ -22,7 +22,13 @@ type MetricsConfig struct {
 	// zhifu_job_queue_depth{state}. An error is logged and the gauge left
 	// out of that scrape. Default: no such gauge.
 	QueueDepth func(ctx context.Context) (map[string]int, error)
-	// Logger receives the errors of QueueDepth. Default: slog.Default().
+	// BillDifferences, when set, is asked at each scrape for the
+	// differences between Alipay's trade bill and the database found by
+	// the latest reconciliation, by kind, exposed as
+	// zhifu_bill_differences{kind}. Default: no such gauge.
+	BillDifferences func(ctx context.Context) (map[string]int, error)
+	// Logger receives the errors of QueueDepth and BillDifferences.
+	// Default: slog.Default().
 	Logger *slog.Logger
 }
 
@@ -83,8 +89,12 @@ func NewMetrics(cfg MetricsConfig) *Metrics {
 	m.reg.MustRegister(m.created, m.changes, m.notifies, m.alipayCalls, m.alipayDuration, m.webhooks, m.requests, m.requestTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cfg.QueueDepth != nil {
-		m.reg.MustRegister(&apiQueueCollector{depth: cfg.QueueDepth, log: cfg.Logger,
+		m.reg.MustRegister(&apiGaugeCollector{read: cfg.QueueDepth, log: cfg.Logger, what: "the job queue depth",
 			desc: prometheus.NewDesc("zhifu_job_queue_depth", "Jobs in the queue, by state.", []string{"state"}, nil)})
+	}
+	if cfg.BillDifferences != nil {
+		m.reg.MustRegister(&apiGaugeCollector{read: cfg.BillDifferences, log: cfg.Logger, what: "the bill differences",
+			desc: prometheus.NewDesc("zhifu_bill_differences", "Differences between Alipay's trade bill and the database found by the latest reconciliation, by kind.", []string{"kind"}, nil)})
 	}
 	return m
 }
@@ -129,24 +139,26 @@ func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
 	m.requestTime.WithLabelValues(route).Observe(d.Seconds())
 }
 
-// apiQueueCollector collects zhifu_job_queue_depth at each scrape.
-type apiQueueCollector struct {
-	depth func(ctx context.Context) (map[string]int, error)
-	log   *slog.Logger
-	desc  *prometheus.Desc
+// apiGaugeCollector collects a gauge with one label, read at each scrape:
+// zhifu_job_queue_depth{state}, zhifu_bill_differences{kind}.
+type apiGaugeCollector struct {
+	read func(ctx context.Context) (map[string]int, error)
+	log  *slog.Logger
+	what string // for the log
+	desc *prometheus.Desc
 }
 
 // Describe implements prometheus.Collector.
-func (c *apiQueueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *apiGaugeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 // Collect implements prometheus.Collector.
-func (c *apiQueueCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *apiGaugeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	counts, err := c.depth(ctx)
+	counts, err := c.read(ctx)
 	if err != nil {
-		c.log.Warn("httpapi: metrics: reading the job queue depth failed", "error", err)
-		ch <- prometheus.NewInvalidMetric(c.desc, fmt.Errorf("job queue depth: %w", err))
+		c.log.Warn("httpapi: metrics: reading "+c.what+" failed", "error", err)
+		ch <- prometheus.NewInvalidMetric(c.desc, fmt.Errorf("%s: %w", c.what, err))
 		return
 	}
 	for state, n := range counts {
