@@ -104,7 +104,7 @@ func (c *command) dispatch(ctx context.Context, s *streams, path string, args []
 // printList prints the usage of a group: its commands with their summaries.
 func (c *command) printList(w io.Writer, path string) {
 	if path == "zhifu" {
-		fmt.Fprint(w, "zhifu works with Alipay (支付宝) open-platform payments: keys, signatures and their debugging, and a local sandbox.\n\n")
+		fmt.Fprint(w, "zhifu takes Alipay (支付宝) payments: a payment service with a JSON API, webhooks and admin pages, a local Alipay sandbox to run and test the whole flow, a demo shop, and tools for keys and signatures.\n\n")
 	}
 	fmt.Fprintf(w, "Usage:\n  %s <command> [flags]\n\nCommands:\n", path)
 	width := len("help")

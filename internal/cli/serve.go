@@ -34,7 +34,7 @@ const (
 func serveCommand() *command {
 	return &command{
 		name:    "serve",
-		summary: "run the payment service: Alipay's notify and return endpoints, and its jobs",
+		summary: "run the payment service: the JSON API, Alipay's notify and return, webhooks, admin pages and jobs",
 		run: func(ctx context.Context, s *streams, args []string) int {
 			return runServe(ctx, s, args, nil)
 		},
