@@ -255,6 +255,9 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 			Logger: a.logger, Now: cfg.Now, SecureCookies: strings.HasPrefix(cfg.notifyURL(), "https://"),
 			Bills: adminBills{a.bills},
 		}
+		if cfg.AdminSessionKey != "" {
+			acfg.SessionKey = []byte(cfg.AdminSessionKey)
+		}
 		if a.webhooks != nil {
 			acfg.Webhooks = adminWebhooks{a.webhooks}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"zhifu/alipay"
+	"zhifu/internal/httpapi"
 	"zhifu/payment"
 	"zhifu/sandbox"
 )
@@ -20,6 +21,8 @@ import (
 const (
 	minWebhookSecret = payment.MinWebhookSecretLen
 	minAdminPassword = 12
+	// minAdminSessionKey is AdminConfig.SessionKey's least length.
+	minAdminSessionKey = httpapi.AdminMinSessionKeyLen
 )
 
 // gatewayMode is what a gateway URL is: Alipay's live gateway, Alipay's
@@ -85,6 +88,9 @@ func (c *serveConfig) check() (problems []problem, warnings []string) {
 		k.bad("default_expiry", "%s is outside Alipay's bounds: write a duration from %s to %s", c.DefaultExpiry, payment.MinExpiry, payment.MaxExpiry)
 	}
 	k.checkWebhook()
+	if c.AdminSessionKey != "" && len(c.AdminSessionKey) < minAdminSessionKey {
+		k.bad(c.secretField("admin_session_key"), "is shorter than %d characters: use a random key (such as the output of: openssl rand -hex 32), the same on every instance", minAdminSessionKey)
+	}
 	if c.AdminPassword != "" && utf8.RuneCountInString(string(c.AdminPassword)) < minAdminPassword {
 		k.bad(c.secretField("admin_password"), "is shorter than %d characters: choose a longer password", minAdminPassword)
 	}

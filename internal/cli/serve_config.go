@@ -67,10 +67,12 @@ var serveSettings = []setting{
 	{key: "paid_after_close", def: string(payment.PaidAfterCloseAcceptAndFlag), help: "the `POLICY` for a payment of an order already closed: accept_and_flag (keep it, flag the order) or auto_refund"},
 	{key: "default_expiry", def: "15m", help: "the `DURATION` a buyer has to pay when the request names none (2m to 360h)"},
 	{key: "webhook_url", help: "your system's http(s) `URL`, told of every order change (needs a webhook secret)"},
-	{key: "webhook_secret_file", help: "a `FILE` holding the webhook signing secret, 16 characters or more (or set $ZHIFU_WEBHOOK_SECRET)"},
-	{key: "webhook_secret", secret: true, help: "the webhook signing secret itself, 16 characters or more"},
+	{key: "webhook_secret_file", help: "a `FILE` holding the webhook signing secret, 32 characters or more (or set $ZHIFU_WEBHOOK_SECRET)"},
+	{key: "webhook_secret", secret: true, help: "the webhook signing secret itself, 32 characters or more"},
 	{key: "admin_password_file", help: "a `FILE` holding the admin pages' password, 12 characters or more (or set $ZHIFU_ADMIN_PASSWORD; unset: no admin pages)"},
 	{key: "admin_password", secret: true, help: "the admin pages' password itself, 12 characters or more"},
+	{key: "admin_session_key_file", help: "a `FILE` holding the key that signs the admin pages' sessions, 32 characters or more (or set $ZHIFU_ADMIN_SESSION_KEY): the same on every instance, so that a login works on all of them and survives a restart (default: a random key per process)"},
+	{key: "admin_session_key", secret: true, help: "the admin session key itself, 32 characters or more"},
 	{key: "log_level", def: "info", help: "the log `LEVEL`: debug, info, warn or error"},
 	{key: "log_format", def: "text", help: "the log `FORMAT`: text or json"},
 	{key: "shutdown_timeout", def: "30s", help: "on SIGINT or SIGTERM, the `DURATION` to wait for the requests and jobs in flight"},
@@ -271,6 +273,9 @@ type serveConfig struct {
 	WebhookSecret secret
 	// AdminPassword protects the admin pages ("": no admin pages).
 	AdminPassword secret
+	// AdminSessionKey signs the admin pages' sessions ("": a random key
+	// per process).
+	AdminSessionKey secret
 	// LogLevel and LogFormat ("text" or "json") make the logger when
 	// Logger is nil.
 	LogLevel  slog.Level
@@ -346,7 +351,7 @@ func (c *serveConfig) fields() [][2]string {
 		{"keys", keyMode}, {"gateway", c.Gateway}, {"notify_url", c.notifyURL()}, {"return_url", c.returnURL()},
 		{"seller_id", c.SellerID}, {"database", c.Database.String()}, {"paid_after_close", string(c.PaidAfterClose)},
 		{"default_expiry", c.DefaultExpiry.String()}, {"webhook_url", c.WebhookURL}, {"webhook_secret", c.WebhookSecret.String()},
-		{"admin_password", c.AdminPassword.String()}, {"log_level", c.LogLevel.String()}, {"log_format", c.LogFormat},
+		{"admin_password", c.AdminPassword.String()}, {"admin_session_key", c.AdminSessionKey.String()}, {"log_level", c.LogLevel.String()}, {"log_format", c.LogFormat},
 		{"shutdown_timeout", c.ShutdownTimeout.String()},
 	}
 }

@@ -107,6 +107,7 @@ func TestServeInstancesShareOnePostgres(t *testing.T) {
 	ts := sandbox.NewTestServer(t)
 	whSecret := "whsec-" + rand.Text() + rand.Text()
 	hooks, hookSrv := newWebhookReceiver(t, whSecret)
+	sessionKey := rand.Text() + rand.Text()
 
 	// The balancer's address is the public URL of both instances: Alipay
 	// (the sandbox) sends each notify to it, and it picks an instance.
@@ -123,6 +124,7 @@ func TestServeInstancesShareOnePostgres(t *testing.T) {
 			AppID: ts.AppID, AppPrivateKey: secret(ts.AppPrivateKeyPEM), AlipayPublicKey: ts.AlipayPublicKeyPEM,
 			Gateway: ts.GatewayURL, PublicURL: lbSrv.URL, Database: dsn(dsnWithSchema),
 			WebhookURL: hookSrv.URL, WebhookSecret: secret(whSecret),
+			AdminPassword: "admin-password-of-both", AdminSessionKey: secret(sessionKey),
 			Logger:          slog.New(slog.NewTextHandler(testLogWriter{t, fmt.Sprintf("instance %d: ", i)}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			JobPollInterval: 50 * time.Millisecond,
 		}, nil)
@@ -240,6 +242,34 @@ func TestServeInstancesShareOnePostgres(t *testing.T) {
 	byType, most := hooks.counts()
 	if len(byType) != len(wantTypes) || most != 1 {
 		t.Errorf("webhook events by type %v, an event delivered up to %d times: want %v, each once", byType, most, wantTypes)
+	}
+
+	// With one session key, a login on one instance works on the other.
+	login, _ := http.NewRequest(http.MethodPost, urls[0]+"/admin/login",
+		bytes.NewReader([]byte(url.Values{"password": {"admin-password-of-both"}, "next": {"/admin/orders"}}.Encode())))
+	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	login.Header.Set("Origin", urls[0])
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(resp.Cookies()) == 0 {
+		t.Fatalf("login on instance 0: %s, no session cookie", resp.Status)
+	}
+	page, _ := http.NewRequest(http.MethodGet, urls[1]+"/admin/orders/"+orders[0].ID, nil)
+	for _, c := range resp.Cookies() {
+		page.AddCookie(c)
+	}
+	resp, err = noRedirect.Do(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(orders[0].OutTradeNo)) {
+		t.Errorf("instance 1 with instance 0's session: %s, want the order's page", resp.Status)
 	}
 }
 

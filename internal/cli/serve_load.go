@@ -124,6 +124,7 @@ func buildServeConfig(s *streams, raw rawSettings) (*serveConfig, []problem) {
 	c.WebhookURL = get("webhook_url")
 	c.WebhookSecret = secret(c.readSecret(s, "webhook_secret", &probs))
 	c.AdminPassword = secret(c.readSecret(s, "admin_password", &probs))
+	c.AdminSessionKey = secret(c.readSecret(s, "admin_session_key", &probs))
 	switch lv := strings.ToLower(get("log_level")); lv {
 	case "debug", "info", "warn", "error":
 		_ = c.LogLevel.UnmarshalText([]byte(lv))
