@@ -54,16 +54,40 @@ func openDatabase(ctx context.Context, d dsn) (*database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", d, err)
 	}
+	schema := ""
+	if sp := cfg.RuntimeParams["search_path"]; sp != "" {
+		first, _, _ := strings.Cut(sp, ",")
+		schema = strings.Trim(strings.TrimSpace(first), `"`)
+	}
+	if schema != "" {
+		if err := checkSchema(ctx, cfg, schema); err != nil {
+			return nil, err
+		}
+	}
 	s, err := postgresstore.Open(ctx, string(d))
 	if err != nil {
 		return nil, err
 	}
-	db := &database{store: s, postgres: s}
-	if sp := cfg.RuntimeParams["search_path"]; sp != "" {
-		first, _, _ := strings.Cut(sp, ",")
-		db.schema = strings.Trim(strings.TrimSpace(first), `"`)
+	return &database{store: s, postgres: s, schema: schema}, nil
+}
+
+// checkSchema makes sure that the schema the DSN's search_path names
+// exists: the tables are made there, and PostgreSQL's own error for a
+// missing one names a missing table instead.
+func checkSchema(ctx context.Context, cfg *pgx.ConnConfig, schema string) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
 	}
-	return db, nil
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("the schema %q, first in the DSN's search_path, does not exist: create it (CREATE SCHEMA %s) or name another", schema, pgx.Identifier{schema}.Sanitize())
+	}
+	return nil
 }
 
 // newJobs returns the payment jobs on the database: River's tables are

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -282,4 +283,15 @@ type testLogWriter struct {
 func (w testLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(w.prefix + string(bytes.TrimRight(p, "\n")))
 	return len(p), nil
+}
+
+// TestServeRefusesAMissingSchema checks the message for a DSN whose
+// search_path names a schema that does not exist.
+func TestServeRefusesAMissingSchema(t *testing.T) {
+	t.Parallel()
+	base := testpg.DSN(t)
+	_, err := openDatabase(context.Background(), dsn(testpg.WithSearchPath(t, base, "zhifu_no_such_schema")))
+	if err == nil || !strings.Contains(err.Error(), `the schema "zhifu_no_such_schema"`) || !strings.Contains(err.Error(), "CREATE SCHEMA") {
+		t.Fatalf("openDatabase: %v, want a message naming the missing schema and how to make it", err)
+	}
 }
