@@ -13,7 +13,6 @@ import (
 // queueDepth counts River's jobs by state, for the metrics.
 func (db *database) queueDepth(ctx context.Context) (map[string]int, error) {
 	const query = `SELECT state, count(*) FROM %s GROUP BY state`
-	counts := make(map[string]int)
 	if db.postgres != nil {
 		table := "river_job"
 		if db.schema != "" {
@@ -24,30 +23,29 @@ func (db *database) queueDepth(ctx context.Context) (map[string]int, error) {
 			return nil, err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var state string
-			var n int
-			if err := rows.Scan(&state, &n); err != nil {
-				return nil, err
-			}
-			counts[state] = n
-		}
-		return counts, rows.Err()
+		return countRows(rows.Next, rows.Scan, rows.Err)
 	}
 	rows, err := db.sqlite.DB().QueryContext(ctx, fmt.Sprintf(query, "river_job"))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var state string
+	return countRows(rows.Next, rows.Scan, rows.Err)
+}
+
+// countRows reads rows of (name, count) into a map, through the methods
+// of a database/sql or a pgx result.
+func countRows(next func() bool, scan func(...any) error, done func() error) (map[string]int, error) {
+	counts := make(map[string]int)
+	for next() {
+		var name string
 		var n int
-		if err := rows.Scan(&state, &n); err != nil {
+		if err := scan(&name, &n); err != nil {
 			return nil, err
 		}
-		counts[state] = n
+		counts[name] = n
 	}
-	return counts, rows.Err()
+	return counts, done()
 }
 
 // billDifferences counts the differences of the latest bill
