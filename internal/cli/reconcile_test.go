@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"zhifu/alipay"
 	"zhifu/payment"
@@ -339,4 +340,27 @@ func TestFormatDifferenceOneLine(t *testing.T) {
 	if got != want {
 		t.Errorf("formatDifference:\n got %s\nwant %s", got, want)
 	}
+}
+
+// FuzzFormatDifference checks that a difference, whatever a bill read
+// from a file put in it, prints as one line without control characters.
+func FuzzFormatDifference(f *testing.F) {
+	f.Add("2026112812345", "", "2026112922001", "the bill has the order paid; the database has it pending", "pending", int64(66_00))
+	f.Add("A 1\n2", "r\t1", "", "line\r\nbreak\x1b[31m", "", int64(-1))
+	f.Add("\"quoted\"", "\u2028", "\x00", "\xff\xfe", "st\u0085atus", int64(0))
+	f.Fuzz(func(t *testing.T, outTradeNo, outRequestNo, tradeNo, detail, status string, amount int64) {
+		d := payment.BillDifference{
+			Kind: payment.BillDiffAmount, LineKind: payment.BillLinePayment, OutTradeNo: outTradeNo, OutRequestNo: outRequestNo,
+			TradeNo: tradeNo, BillAmount: alipay.Amount(amount), BillLine: 3, DBAmount: alipay.Amount(amount), DBStatus: status, Detail: detail,
+		}
+		got := formatDifference(d)
+		for _, r := range got {
+			if r == '\n' || r == '\r' || (r != ' ' && !unicode.IsPrint(r)) {
+				t.Fatalf("formatDifference has %q: %q", r, got)
+			}
+		}
+		if !strings.HasPrefix(got, "amount_differs payment out_trade_no=") {
+			t.Fatalf("formatDifference: %q", got)
+		}
+	})
 }
