@@ -38,8 +38,10 @@ const apikeyDatabaseHelp = `
 The database is zhifu serve's, found as zhifu serve finds it: --database,
 $ZHIFU_DATABASE (use it when the URL holds a password) or "database" in
 the config file (--config or $ZHIFU_CONFIG); default ./zhifu.db. Opening
-it applies any migrations not applied yet, as zhifu serve does. The other
-settings of the config file are not used.`
+it applies any migrations not applied yet, as zhifu serve does. A SQLite
+file that does not exist (the wrong directory?) is refused by list and
+revoke, and created by create, which says so. The other settings of the
+config file are not used.`
 
 const apikeyCreateHelp = `
 Usage: zhifu apikey create --name NAME [--database DSN] [--config FILE]
@@ -76,9 +78,11 @@ func newAPIKeyFlags(path, help string) *serveFlags {
 }
 
 // openAPIKeys loads the database setting as zhifu serve does and opens
-// it, applying its migrations. On failure it reports to stderr and ok is
-// false; otherwise call close when done.
-func openAPIKeys(ctx context.Context, s *streams, f *serveFlags) (keys payment.APIKeyStore, close func(), ok bool) {
+// it, applying its migrations. A SQLite file that does not exist is
+// created only when create is set (with a note on stderr), and refused
+// otherwise. On failure it reports to stderr and ok is false; otherwise
+// call close when done.
+func openAPIKeys(ctx context.Context, s *streams, f *serveFlags, create bool) (keys payment.APIKeyStore, close func(), ok bool) {
 	cfg, warnings, err := loadSharedConfig(s, f, apikeyUses, (*checker).checkDatabase)
 	if err != nil {
 		fmt.Fprintf(s.stderr, "%s: %v\n", f.path, err)
@@ -86,6 +90,13 @@ func openAPIKeys(ctx context.Context, s *streams, f *serveFlags) (keys payment.A
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(s.stderr, "%s: warning: %s\n", f.path, w)
+	}
+	if err := missingDatabase(cfg.Database); err != nil {
+		if !create {
+			fmt.Fprintf(s.stderr, "%s: %v\n", f.path, err)
+			return nil, nil, false
+		}
+		fmt.Fprintf(s.stderr, "%s: note: creating the SQLite database %s: zhifu serve must use this one (--database, $ZHIFU_DATABASE or \"database\" in its config file) for the key to work\n", f.path, cfg.Database)
 	}
 	db, err := openDatabase(ctx, cfg.Database)
 	if err != nil {
@@ -116,7 +127,7 @@ func runAPIKeyCreate(ctx context.Context, s *streams, args []string) int {
 	if err != nil {
 		return f.usageError(s, "--name: %d characters or fewer, without control characters (tabs, line breaks)", payment.MaxAPIKeyNameLen)
 	}
-	keys, closeDB, ok := openAPIKeys(ctx, s, f)
+	keys, closeDB, ok := openAPIKeys(ctx, s, f, true)
 	if !ok {
 		return exitFail
 	}
@@ -137,7 +148,7 @@ func runAPIKeyList(ctx context.Context, s *streams, args []string) int {
 	if code, done := f.parse(s, args); done {
 		return code
 	}
-	keys, closeDB, ok := openAPIKeys(ctx, s, f)
+	keys, closeDB, ok := openAPIKeys(ctx, s, f, false)
 	if !ok {
 		return exitFail
 	}
@@ -189,7 +200,7 @@ func runAPIKeyRevoke(ctx context.Context, s *streams, args []string) int {
 		// Never repeated: it may be the secret itself.
 		return f.usageError(s, "that looks like a key's secret, not its id: give the id (16 characters, as zhifu apikey list shows it), and treat the secret you pasted as exposed")
 	}
-	keys, closeDB, ok := openAPIKeys(ctx, s, f)
+	keys, closeDB, ok := openAPIKeys(ctx, s, f, false)
 	if !ok {
 		return exitFail
 	}

@@ -38,13 +38,40 @@ type keyStore interface {
 func TestAPIKeySQLite(t *testing.T) {
 	t.Parallel()
 	dbPath := filepath.Join(t.TempDir(), "zhifu.db")
-	testAPIKeyLifecycle(t, nil, []string{"--database", dbPath}, func() keyStore {
+	open := func() keyStore {
 		s, err := sqlitestore.Open(context.Background(), dbPath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
+	open().Close() // as zhifu serve would have
+	testAPIKeyLifecycle(t, nil, []string{"--database", dbPath}, open)
+}
+
+// TestAPIKeyMissingDatabase: a SQLite file that does not exist is zhifu
+// serve's database looked for in the wrong place. list and revoke refuse
+// it; create makes it, saying so.
+func TestAPIKeyMissingDatabase(t *testing.T) {
+	t.Parallel()
+	dbPath := filepath.Join(t.TempDir(), "elsewhere.db")
+	env := map[string]string{"ZHIFU_DATABASE": dbPath}
+	for _, args := range [][]string{{"list"}, {"revoke", "aaaaaaaaaaaaaaaa"}} {
+		r := runWithEnv(t, env, append([]string{"apikey"}, args...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "the SQLite database "+dbPath+" does not exist") || r.stdout != "" {
+			t.Errorf("%s on a missing database: %v", args[0], r)
+		}
+	}
+	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("list or revoke created the database: %v", err)
+	}
+	r := runWithEnv(t, env, "apikey", "create", "--name", "first")
+	if r.code != 0 || !strings.Contains(r.stderr, "note: creating the SQLite database "+dbPath) || secretLine.FindString(r.stdout) == "" {
+		t.Errorf("create on a missing database: %v", r)
+	}
+	if r := runWithEnv(t, env, "apikey", "list"); r.code != 0 || !strings.Contains(r.stdout, `"first"`) {
+		t.Errorf("list after create: %v", r)
+	}
 }
 
 func TestAPIKeyPostgres(t *testing.T) {

@@ -61,8 +61,9 @@ available yet. With --file it reconciles a bill archive downloaded already
 It reads zhifu serve's configuration, from the same config file, ZHIFU_*
 environment and flags, and checks what it uses as zhifu serve does: the
 app id, the keys (the private key from app_private_key_file or
-$ZHIFU_APP_PRIVATE_KEY), the gateway and the database. Problems of the
-settings it does not use (listen, public_url, webhooks…) are ignored.
+$ZHIFU_APP_PRIVATE_KEY), the gateway and the database, which must exist
+(zhifu serve creates it). Problems of the settings it does not use
+(listen, public_url, webhooks…) are ignored.
 
 Exit status: 0 the bill and the database agree; 3 differences were found
 (listed on stdout); 1 the day could not be reconciled (the bill is not
@@ -159,6 +160,9 @@ func reconcileDay(ctx context.Context, cfg *serveConfig, logTo io.Writer, date p
 	acfg.Now = cfg.Now
 	client, err := alipay.New(acfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := missingDatabase(cfg.Database); err != nil {
 		return nil, err
 	}
 	db, err := openDatabase(ctx, cfg.Database)

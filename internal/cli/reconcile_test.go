@@ -274,6 +274,11 @@ func TestReconcileWallClock(t *testing.T) {
 		"ZHIFU_APP_PRIVATE_KEY":        ts.AppPrivateKeyPEM,
 		"ZHIFU_ALIPAY_PUBLIC_KEY_FILE": writeFile(t, dir, "alipay_public_key.pem", ts.AlipayPublicKeyPEM),
 	}
+	store, err := sqlitestore.Open(t.Context(), dbPath) // as zhifu serve would have
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
 	today := payment.BillDateOf(time.Now())
 	r := runWithEnv(t, env, "reconcile", "--date", today.String(), "--log-level", "error")
 	if r.code != 1 || !strings.Contains(r.stderr, "is not available yet") || r.stdout != "" {
@@ -306,6 +311,7 @@ func TestReconcileBadInput(t *testing.T) {
 			[]string{"the configuration has 1 problem", "app_id: not set"}},
 		{"keys swapped", []string{"--date", "2026-11-27", "--app-id", ts.AppID, "--gateway", ts.GatewayURL, "--app-private-key-file", pubFile, "--alipay-public-key-file", keyFile}, 1,
 			[]string{"app_private_key_file (flag --app-private-key-file): holds a public key, not a private key"}},
+		{"no database", append([]string{"--date", "2026-11-27"}, good...), 1, []string{"the SQLite database " + dbPath + " does not exist", "zhifu serve creates it"}},
 		{"bad gateway", append(append([]string{}, good...), "--date", "2026-11-27", "--gateway", "ftp://x"), 1, []string{`gateway (flag --gateway): "ftp://x" is neither`}},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 )
 
@@ -55,4 +57,18 @@ func loadSharedConfig(s *streams, f *serveFlags, uses []string, checks ...func(*
 		return nil, nil, configError(kept)
 	}
 	return cfg, k.warnings, nil
+}
+
+// missingDatabase returns an error when d is a SQLite file that does
+// not exist: opening it would create an empty database, and a command
+// run in the wrong directory would list no keys, or find every line of a
+// bill missing, instead of saying it is looking in the wrong place.
+func missingDatabase(d dsn) error {
+	if d.isPostgres() {
+		return nil
+	}
+	if _, err := os.Stat(string(d)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("the SQLite database %s does not exist (zhifu serve creates it): point %s at zhifu serve's database", d, howToSet("database"))
+	}
+	return nil
 }
