@@ -209,7 +209,9 @@ func runAPIKeyRevoke(ctx context.Context, s *streams, args []string) int {
 	if err == nil && !key.Revoked() {
 		err = keys.RevokeAPIKey(ctx, id, time.Time{})
 		if errors.Is(err, payment.ErrRevoked) {
-			key, _ = keys.GetAPIKey(ctx, id) // revoked meanwhile: say when
+			if k, gerr := keys.GetAPIKey(ctx, id); gerr == nil {
+				key = k // revoked meanwhile by someone else: say when
+			}
 		}
 	}
 	switch {
