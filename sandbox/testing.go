@@ -50,6 +50,15 @@ func NewTestServer(t testing.TB) *TestServer {
 	return newTestServer(t, Config{})
 }
 
+// NewTestServerConfig is NewTestServer with cfg: its Now (a test's
+// clock, which clients must then follow for their request timestamps),
+// notify schedule and the like. Its AlipayPrivateKey and OnEvent are the
+// test server's own.
+func NewTestServerConfig(t testing.TB, cfg Config) *TestServer {
+	t.Helper()
+	return newTestServer(t, cfg)
+}
+
 // newTestServer is NewTestServer with cfg (its keys and OnEvent are set).
 func newTestServer(t testing.TB, cfg Config) *TestServer {
 	t.Helper()

@@ -53,6 +53,8 @@ func commands() []*command {
 		sandboxCommand(),
 		demoCommand(),
 		serveCommand(),
+		apikeyCommand(),
+		reconcileCommand(),
 		versionCommand(),
 	}
 }

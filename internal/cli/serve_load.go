@@ -25,15 +25,7 @@ type serveFlags struct {
 // newServeFlags defines the flags of zhifu serve on a flag set whose help
 // is help.
 func newServeFlags(help string) *serveFlags {
-	f := &serveFlags{flagSet: newFlagSet("zhifu serve", help), values: map[string]*string{}}
-	f.config = f.String("config", "", "read settings from the JSON `FILE` (see docs/configuration.md); env "+configEnv)
-	for _, st := range serveSettings {
-		if st.secret {
-			continue
-		}
-		f.values[st.key] = f.String(st.flagName(), st.def, fmt.Sprintf("%s; env %s", st.help, st.envName()))
-	}
-	return f
+	return newSettingFlags("zhifu serve", help, nil)
 }
 
 // gather returns the raw settings from, lowest precedence first, the
