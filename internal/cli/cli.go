@@ -61,7 +61,8 @@ func commands() []*command {
 
 // Main runs the zhifu command line with args (without the program name)
 // and returns the process exit code: 0 on success, 1 when the command
-// failed, 2 on a usage error.
+// failed, 2 on a usage error, and for zhifu reconcile 3 when the bill and
+// the database differ.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return mainEnv(ctx, args, os.Getenv, stdin, stdout, stderr)
 }
