@@ -243,7 +243,7 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 	fmt.Fprintf(out, "jobs ready: River's tables migrated\n")
 	a.api, err = httpapi.New(httpapi.Config{
 		Service: svc, Store: db.store, Keys: db.store, Idempotency: db.store, Metrics: a.metrics,
-		Logger: a.logger, Now: cfg.Now,
+		Logger: a.logger, Now: cfg.Now, Webhooks: a.webhooks,
 	})
 	if err != nil {
 		db.close()
@@ -256,7 +256,7 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 			Bills: adminBills{a.bills},
 		}
 		if a.webhooks != nil {
-			acfg.Webhooks = adminWebhooks{a.webhooks}
+			acfg.Webhooks = httpapi.AdminWebhooksOf(a.webhooks)
 		}
 		a.admin, err = httpapi.NewAdmin(acfg)
 		if err != nil {
