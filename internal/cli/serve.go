@@ -243,7 +243,7 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 	fmt.Fprintf(out, "jobs ready: River's tables migrated\n")
 	a.api, err = httpapi.New(httpapi.Config{
 		Service: svc, Store: db.store, Keys: db.store, Idempotency: db.store, Metrics: a.metrics,
-		Logger: a.logger, Now: cfg.Now,
+		Logger: a.logger, Now: cfg.Now, Webhooks: a.webhooks,
 	})
 	if err != nil {
 		db.close()
@@ -259,7 +259,7 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 			acfg.SessionKey = []byte(cfg.AdminSessionKey)
 		}
 		if a.webhooks != nil {
-			acfg.Webhooks = adminWebhooks{a.webhooks}
+			acfg.Webhooks = httpapi.AdminWebhooksOf(a.webhooks)
 		}
 		a.admin, err = httpapi.NewAdmin(acfg)
 		if err != nil {

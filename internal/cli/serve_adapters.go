@@ -81,28 +81,3 @@ func (b adminBills) ListBillDifferences(ctx context.Context, limit int) ([]httpa
 	}
 	return out, nil
 }
-
-// adminWebhooks shows an order's webhook attempts on the admin pages.
-type adminWebhooks struct{ w *payment.Webhooks }
-
-// ListWebhookAttempts implements httpapi.AdminWebhookLister.
-func (h adminWebhooks) ListWebhookAttempts(ctx context.Context, orderID string) ([]httpapi.AdminWebhookAttempt, error) {
-	events, err := h.w.ListWebhookEvents(ctx, orderID)
-	if err != nil {
-		return nil, err
-	}
-	var out []httpapi.AdminWebhookAttempt
-	for _, e := range events {
-		attempts, err := h.w.ListWebhookAttempts(ctx, e.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range attempts {
-			out = append(out, httpapi.AdminWebhookAttempt{
-				EventID: e.ID, EventType: string(e.Type), Attempt: a.Number, At: a.At, StatusCode: a.StatusCode,
-				Delivered: a.Result == payment.WebhookStatusDelivered, Error: a.Error,
-			})
-		}
-	}
-	return out, nil
-}

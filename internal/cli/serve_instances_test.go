@@ -244,6 +244,14 @@ func TestServeInstancesShareOnePostgres(t *testing.T) {
 	if len(byType) != len(wantTypes) || most != 1 {
 		t.Errorf("webhook events by type %v, an event delivered up to %d times: want %v, each once", byType, most, wantTypes)
 	}
+	// The API lists an order's webhook events: serve gives it the webhooks.
+	var listed struct {
+		Data []struct{ Type payment.WebhookEventType }
+	}
+	call(urls[1], http.MethodGet, "/v1/payments/"+orders[0].ID+"/webhooks", nil, &listed)
+	if len(listed.Data) != 2 || listed.Data[0].Type != payment.WebhookEventPaid || listed.Data[1].Type != payment.WebhookEventPartiallyRefunded {
+		t.Errorf("GET /v1/payments/%s/webhooks: %+v, want a paid and a partially refunded event", orders[0].ID, listed.Data)
+	}
 
 	// With one session key, a login on one instance works on the other.
 	login, _ := http.NewRequest(http.MethodPost, urls[0]+"/admin/login",

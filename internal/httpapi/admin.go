@@ -64,7 +64,8 @@ type AdminConfig struct {
 	// SessionTTL is how long a login lasts. Default AdminDefaultSessionTTL.
 	SessionTTL time.Duration
 	// Webhooks, when set, adds each order's webhook deliveries to its
-	// timeline (see AdminWebhookLister). Default: none.
+	// timeline, with a form that resends each event (see
+	// AdminWebhookLister). Default: none.
 	Webhooks AdminWebhookLister
 	// Bills, when set, adds a page of the differences found between
 	// Alipay's bills and the orders (see AdminBillLister). Default: none.
@@ -85,8 +86,9 @@ type adminServer struct {
 }
 
 // NewAdmin checks cfg and returns the handler of the admin pages: the
-// login page, the orders and their details with refund and close forms,
-// the quarantined notifies with their replay, and with cfg.Bills the bill
+// login page, the orders and their details with refund and close forms
+// (with cfg.Webhooks, their webhook deliveries and a resend form), the
+// quarantined notifies with their replay, and with cfg.Bills the bill
 // differences. Every page but the login page requires a session, and
 // every form a CSRF token bound to it. All paths start with
 // cfg.BasePath. Forms are accepted only when their Origin (or Referer)
@@ -171,6 +173,7 @@ func (s *adminServer) routes() {
 	m.Handle("GET "+b+"/orders/{id}", s.page(s.orderPage))
 	m.Handle("POST "+b+"/orders/{id}/refund", s.form(s.refund))
 	m.Handle("POST "+b+"/orders/{id}/close", s.form(s.closeOrder))
+	m.Handle("POST "+b+"/orders/{id}/webhooks/{event}/resend", s.form(s.resendWebhook))
 	m.Handle("GET "+b+"/quarantine", s.page(s.quarantinePage))
 	m.Handle("POST "+b+"/quarantine/{id}/replay", s.form(s.replay))
 	m.Handle("GET "+b+"/bills", s.page(s.billsPage))

@@ -80,6 +80,7 @@ type adminEnv struct {
 	clock  *adminClock
 	logs   *adminLogBuffer
 	client *http.Client
+	hooks  *hookRig // with adminEnvOptions.webhooks
 }
 
 // adminEnvOptions change an adminEnv.
@@ -88,6 +89,9 @@ type adminEnvOptions struct {
 	sellerID string
 	// edit changes the admin configuration before NewAdmin.
 	edit func(*httpapi.AdminConfig)
+	// webhooks, when set, has the Service send webhooks to this receiver,
+	// with its jobs started, and the pages show and resend them.
+	webhooks *hookReceiver
 }
 
 // adminOpenSQLite opens a store on a new SQLite file.
@@ -131,12 +135,20 @@ func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *admin
 	if opts.sellerID != "" {
 		e.cfg.SellerID = opts.sellerID
 	}
+	if opts.webhooks != nil {
+		e.hooks = newHookRig(t, store, opts.webhooks, logger)
+		e.hooks.wire(t, store, &e.cfg)
+	}
 	svc, err := payment.New(e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.svc = svc
 	e.admin = httpapi.AdminConfig{Service: svc, Store: store, Password: adminTestPassword, Logger: logger, Now: e.clock.Now}
+	if e.hooks != nil {
+		e.admin.Webhooks = httpapi.AdminWebhooksOf(e.hooks.w)
+		e.hooks.start(t, svc)
+	}
 	if opts.edit != nil {
 		opts.edit(&e.admin)
 	}
@@ -301,8 +313,9 @@ func (e *adminEnv) refunds(id string) []payment.Refund {
 func (e *adminEnv) wantSecretsAbsent(what, body string) {
 	e.t.Helper()
 	secrets := map[string]string{
-		"the password":    adminTestPassword,
-		"the private key": adminKeyBody(e.ts.AppPrivateKeyPEM),
+		"the password":       adminTestPassword,
+		"the private key":    adminKeyBody(e.ts.AppPrivateKeyPEM),
+		"the webhook secret": hookSecret,
 	}
 	if strings.HasPrefix(e.admin.Password, "pbkdf2") {
 		secrets["the password hash"] = e.admin.Password

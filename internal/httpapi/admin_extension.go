@@ -8,12 +8,19 @@ import (
 )
 
 // AdminWebhookLister lists the webhook deliveries of an order, for its
-// timeline on the admin pages (AdminConfig.Webhooks). The webhook sender
-// implements it; the pages only read.
+// timeline on the admin pages (AdminConfig.Webhooks), and resends an
+// event when the operator asks. The webhook sender implements it.
 type AdminWebhookLister interface {
 	// ListWebhookAttempts returns every delivery attempt of the order's
 	// webhooks, oldest first; none for an order without any.
 	ListWebhookAttempts(ctx context.Context, orderID string) ([]AdminWebhookAttempt, error)
+	// ResendWebhook delivers the event again now, whatever its status,
+	// and returns the attempt, recorded as manual (its EventType may be
+	// left empty: the pages know it). An attempt that was
+	// not answered 2xx is no error: its Delivered, StatusCode and Error
+	// say so. The error is for an attempt that could not be made or
+	// recorded; an unknown event wraps payment.ErrNotFound.
+	ResendWebhook(ctx context.Context, eventID string) (AdminWebhookAttempt, error)
 }
 
 // AdminWebhookAttempt is one attempt to deliver a webhook event to the
@@ -23,10 +30,13 @@ type AdminWebhookAttempt struct {
 	// EventID is the webhook event's stable id, the same for each
 	// attempt of one event.
 	EventID string
-	// EventType is what the event says happened, such as "order.paid".
+	// EventType is what the event says happened, such as "payment.paid".
 	EventType string
 	// Attempt numbers the attempts of the event from 1.
 	Attempt int
+	// Manual reports an attempt the operator asked for (a resend) rather
+	// than an automatic one.
+	Manual bool
 	// At is when the attempt was made.
 	At time.Time
 	// StatusCode is the merchant's HTTP answer, or 0 when none came.

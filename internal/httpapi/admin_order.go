@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 
 	"zhifu/alipay"
 	"zhifu/payment"
@@ -21,6 +22,9 @@ type adminOrderView struct {
 	CanRefund, CanClose bool
 	Refunds             []payment.Refund
 	Timeline            []adminTimelineEntry
+	// Webhooks are the order's webhook events with an attempt, each
+	// with a resend form.
+	Webhooks []adminWebhookEvent
 	// Notice is a result to show in green; Problem in amber.
 	Notice, Problem string
 	// TimelineNote says what is missing from the timeline, if anything.
@@ -43,6 +47,10 @@ func (s *adminServer) orderPage(w http.ResponseWriter, r *http.Request, sess *ad
 		q := r.URL.Query()
 		if id := q.Get("refund"); id != "" {
 			v.Notice, v.Problem = adminRefundResult(v.Refunds, id)
+		}
+		if id := q.Get("resent"); id != "" {
+			n, _ := strconv.Atoi(q.Get("attempt"))
+			v.Notice, v.Problem = adminWebhookResult(v.Timeline, id, n)
 		}
 		if q.Get("closed") != "" {
 			switch v.Order.Status {
@@ -111,6 +119,7 @@ func (s *adminServer) showOrder(w http.ResponseWriter, r *http.Request, sess *ad
 		}
 	}
 	v.Timeline = adminMergeTimeline(events, hooks)
+	v.Webhooks = adminWebhookEvents(hooks)
 	if edit != nil {
 		edit(v)
 	}

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -282,6 +283,12 @@ type adminWebhooks map[string][]httpapi.AdminWebhookAttempt
 
 func (w adminWebhooks) ListWebhookAttempts(_ context.Context, orderID string) ([]httpapi.AdminWebhookAttempt, error) {
 	return w[orderID], nil
+}
+
+// ResendWebhook is refused: this history is made up, and has no endpoint
+// to send to (TestAdminWebhookResend resends real events).
+func (w adminWebhooks) ResendWebhook(context.Context, string) (httpapi.AdminWebhookAttempt, error) {
+	return httpapi.AdminWebhookAttempt{}, errors.New("adminWebhooks: a made-up history cannot resend")
 }
 
 // adminBills is a list of bill differences, as the reconciler will

@@ -39,6 +39,11 @@ type Config struct {
 	// Idempotency keeps the answers of POST requests under their
 	// Idempotency-Key (required).
 	Idempotency payment.IdempotencyStore
+	// Webhooks, when set, are the webhooks the service sends: GET
+	// /v1/payments/{id}/webhooks lists a payment's events and their
+	// attempts, and POST /v1/webhooks/{event_id}/resend delivers one again.
+	// Default: none, and those routes answer 409 webhooks_not_configured.
+	Webhooks *payment.Webhooks
 	// Metrics, when set, counts the requests and is served at /metrics.
 	// Default: none, and no /metrics route.
 	Metrics *Metrics
@@ -125,6 +130,8 @@ func New(cfg Config) (http.Handler, error) {
 	a.route("POST /v1/payments/{id}/refunds", a.createRefund)
 	a.route("GET /v1/payments/{id}/refunds", a.listRefunds)
 	a.route("GET /v1/payments/{id}/events", a.listEvents)
+	a.route("GET /v1/payments/{id}/webhooks", a.listWebhooks)
+	a.route("POST /v1/webhooks/{event_id}/resend", a.resendWebhook)
 	a.mux.Handle("/v1/", a.instrument("/v1/", http.HandlerFunc(a.noRoute)))
 	a.mux.Handle("GET /healthz", a.instrument("GET /healthz", http.HandlerFunc(a.healthz)))
 	a.mux.Handle("GET /readyz", a.instrument("GET /readyz", http.HandlerFunc(a.readyz)))

@@ -13,6 +13,8 @@
 //	POST /v1/payments/{id}/refunds     refund all or part of a paid payment
 //	GET  /v1/payments/{id}/refunds     its refunds
 //	GET  /v1/payments/{id}/events      its audit trail
+//	GET  /v1/payments/{id}/webhooks    its webhook events, each with its delivery attempts
+//	POST /v1/webhooks/{event_id}/resend  deliver a webhook event again, now
 //
 // Every /v1 request carries an API key (Authorization: Bearer zk_…),
 // checked against its SHA-256 hash in constant time ([payment.Authenticate]);

@@ -94,6 +94,7 @@ type env struct {
 	keyID   string
 	logs    *syncBuffer
 	client  *http.Client
+	hooks   *hookRig // the webhooks, for an env made by newHookEnv
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes: the log.
@@ -117,6 +118,20 @@ func (b *syncBuffer) String() string {
 // newEnv makes an env on store; tune, if given, changes the API's Config.
 func newEnv(t *testing.T, store apiStore, tune ...func(*httpapi.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, store, nil, tune...)
+}
+
+// newHookEnv makes an env on store whose Service sends webhooks to rcv,
+// with its jobs started, and whose API lists and resends them.
+func newHookEnv(t *testing.T, store apiStore, rcv *hookReceiver) *env {
+	t.Helper()
+	return newEnvWith(t, store, rcv)
+}
+
+// newEnvWith makes an env on store, with webhooks to rcv unless it is
+// nil; tune, if given, changes the API's Config.
+func newEnvWith(t *testing.T, store apiStore, rcv *hookReceiver, tune ...func(*httpapi.Config)) *env {
+	t.Helper()
 	e := &env{t: t, ts: sandbox.NewTestServer(t), store: store, logs: &syncBuffer{}}
 	e.sb = e.ts.Sandbox
 	e.metrics = httpapi.NewMetrics(httpapi.MetricsConfig{
@@ -135,16 +150,25 @@ func newEnv(t *testing.T, store apiStore, tune ...func(*httpapi.Config)) *env {
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := payment.New(payment.Config{
+	pcfg := payment.Config{
 		Store: store, Alipay: ali, NotifyURL: e.srv.URL + "/alipay/notify", ReturnURL: e.srv.URL + "/alipay/return",
 		Logger: log, Observer: e.metrics, OnChange: e.metrics.OnChange,
-	})
+	}
+	if rcv != nil {
+		e.hooks = newHookRig(t, store, rcv, log)
+		e.hooks.wire(t, store, &pcfg)
+	}
+	svc, err := payment.New(pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.svc = svc
 	cfg := httpapi.Config{
 		Service: svc, Store: store, Keys: store, Idempotency: store, Metrics: e.metrics, Logger: log,
+	}
+	if e.hooks != nil {
+		cfg.Webhooks = e.hooks.w
+		e.hooks.start(t, svc)
 	}
 	for _, f := range tune {
 		f(&cfg)
@@ -160,6 +184,9 @@ func newEnv(t *testing.T, store apiStore, tune ...func(*httpapi.Config)) *env {
 	t.Cleanup(func() {
 		if strings.Contains(e.logs.String(), e.secret) {
 			t.Error("an API key secret appears in the log")
+		}
+		if strings.Contains(e.logs.String(), hookSecret) {
+			t.Error("the webhook secret appears in the log")
 		}
 		if t.Failed() {
 			t.Logf("log:\n%s", e.logs.String())

@@ -33,6 +33,7 @@ const (
 	CodeAPIKeyRevoked         ErrorCode = "api_key_revoked"          // 401: a revoked key
 	CodeNotFound              ErrorCode = "not_found"                // 404: no such route
 	CodePaymentNotFound       ErrorCode = "payment_not_found"        // 404: no such payment
+	CodeWebhookEventNotFound  ErrorCode = "webhook_event_not_found"  // 404: no such webhook event
 	CodeMethodNotAllowed      ErrorCode = "method_not_allowed"       // 405
 	CodeIdempotencyInProgress ErrorCode = "idempotency_in_progress"  // 409: the same key is being answered
 	CodeDuplicateOutTradeNo   ErrorCode = "duplicate_out_trade_no"   // 409: out_trade_no already used
@@ -40,6 +41,7 @@ const (
 	CodeNotRefundable         ErrorCode = "payment_not_refundable"   // 409: not paid, or refund period over
 	CodeNotClosable           ErrorCode = "payment_not_closable"     // 409: paid or refunded, cannot be closed
 	CodeConflict              ErrorCode = "conflict"                 // 409: a concurrent change; retry
+	CodeWebhooksNotConfigured ErrorCode = "webhooks_not_configured"  // 409: the service sends no webhooks
 	CodeBodyTooLarge          ErrorCode = "body_too_large"           // 413
 	CodeUnsupportedMediaType  ErrorCode = "unsupported_media_type"   // 415: not application/json
 	CodeIdempotencyKeyReused  ErrorCode = "idempotency_key_reused"   // 422: the key was used for another request

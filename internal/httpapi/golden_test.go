@@ -18,6 +18,7 @@ var apiVarying = map[string]bool{
 	"id": true, "payment_id": true, "created_at": true, "updated_at": true, "expires_at": true,
 	"paid_at": true, "closed_at": true, "settled_at": true, "trade_no": true, "buyer_id": true,
 	"qr_code": true, "pay_url": true, "out_request_no": true, "next_cursor": true,
+	"event_id": true, "attempted_at": true, "duration_ms": true, "last_attempt_at": true, "delivered_at": true,
 }
 
 // normalize replaces the values of apiVarying fields, at any depth.
@@ -40,15 +41,19 @@ func normalize(v any) any {
 }
 
 // TestGolden pins the API's answers, which docs/api.md shows: a created
-// payment, a paid one, a refund, a list, and errors. Run with -update
+// payment, a paid one, a refund, a list, a payment's webhook events, and
+// errors. Run with -update
 // after a deliberate change and review the diff.
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, stores()[0].open(t))
+	store := stores()[0].open(t)
+	e := newHookEnv(t, store, newHookReceiver(t, false))
 	p := e.create(`{"subject":"Coffee 咖啡","amount":"12.34","channel":"precreate","out_trade_no":"golden_1","metadata":{"cart":"c-42"}}`)
 	id := p.str("id")
 	golden := map[string]answer{"payment_created": p}
 	e.pay("golden_1")
+	e.hooks.nextAttempt(t)
+	golden["webhooks_list"] = e.do(req{method: "GET", path: "/v1/payments/" + id + "/webhooks"})
 	golden["payment_paid"] = e.do(req{method: "GET", path: "/v1/payments/" + id})
 	golden["refund_created"] = e.do(req{method: "POST", path: "/v1/payments/" + id + "/refunds", body: `{"amount":"2.34","reason":"one cup less","out_request_no":"R1"}`})
 	golden["refunds_list"] = e.do(req{method: "GET", path: "/v1/payments/" + id + "/refunds"})
@@ -56,6 +61,7 @@ func TestGolden(t *testing.T) {
 	golden["error_invalid_type"] = e.do(req{method: "POST", path: "/v1/payments", body: `{"subject":"s","amount":12.34,"channel":"page"}`})
 	golden["error_unknown_field"] = e.do(req{method: "POST", path: "/v1/payments", body: `{"subject":"s","amount":"1.00","channel":"page","currency":"CNY"}`})
 	golden["error_refund_exceeds"] = e.do(req{method: "POST", path: "/v1/payments/" + id + "/refunds", body: `{"amount":"10.01"}`})
+	golden["error_webhook_event_not_found"] = e.do(req{method: "POST", path: "/v1/webhooks/evt_NOSUCHEVENT_1/resend"})
 	golden["error_missing_api_key"] = e.do(req{method: "GET", path: "/v1/payments", headers: map[string]string{"Authorization": ""}})
 	for name, a := range golden {
 		var v any

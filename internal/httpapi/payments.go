@@ -203,12 +203,9 @@ func apiOrderFilter(q url.Values) (payment.OrderFilter, *Error) {
 // closePayment answers POST /v1/payments/{id}/close: the pending payment
 // is closed at Alipay and here; a closed one is returned as it is.
 func (a *api) closePayment(w http.ResponseWriter, r *http.Request, c *apiCall) {
-	if len(strings.TrimSpace(string(c.body))) > 0 {
-		var none struct{}
-		if e := apiDecode(c.body, &none); e != nil {
-			apiWriteError(w, e)
-			return
-		}
+	if e := apiNoFields(c.body); e != nil {
+		apiWriteError(w, e)
+		return
 	}
 	o, err := a.svc.GetOrder(r.Context(), r.PathValue("id"))
 	if err == nil && o.Status == payment.StatusPending {
