@@ -27,6 +27,9 @@ type SweepResult struct {
 	// Webhooks is how many webhook events it recorded or scheduled again
 	// (see JobsConfig.Webhooks).
 	Webhooks int
+	// IdempotencyKeysPurged is how many expired idempotency records it
+	// deleted (when the store is an IdempotencyStore).
+	IdempotencyKeysPurged int64
 }
 
 // Sweep schedules the jobs that are missing, so that nothing is lost
@@ -53,6 +56,10 @@ type SweepResult struct {
 //     within JobsConfig.SweepLookback that has none (recorded with the
 //     order as it is now), and the delivery of every event of that window
 //     still pending or retrying.
+//
+// It also deletes the idempotency records of the JSON API older than
+// IdempotencyTTL, when the store keeps them (an IdempotencyStore):
+// housekeeping, since expired records are ignored anyway.
 //
 // Each listing stops after JobsConfig.SweepLimit entries. A failing
 // listing does not stop the others; the error joins them all.
@@ -84,6 +91,12 @@ func (j *Jobs) Sweep(ctx context.Context) (SweepResult, error) {
 	if w := j.cfg.Webhooks; w != nil {
 		n, err := w.sweep(ctx, now.Add(-j.cfg.SweepLookback), j.cfg.SweepLimit)
 		res.Webhooks = n
+		errs = append(errs, err)
+	}
+
+	if is, ok := j.cfg.Store.(IdempotencyStore); ok {
+		n, err := is.PurgeIdempotencyKeys(ctx, now.Add(-IdempotencyTTL))
+		res.IdempotencyKeysPurged = n
 		errs = append(errs, err)
 	}
 

@@ -250,12 +250,19 @@ func TestJobsSweep(t *testing.T) {
 		lateRefund := flagPaid(t, b.store, newOrder(t, b.store, t0.Add(-3*24*time.Hour), time.Time{}), payment.FlagPaidAfterClose)
 		flagPaid(t, b.store, newOrder(t, b.store, t0.Add(-time.Hour), time.Time{}), payment.FlagPaidAfterClose|payment.FlagFinished)
 		flagPaid(t, b.store, newOrder(t, b.store, t0.Add(-20*24*time.Hour), time.Time{}), payment.FlagPaidAfterClose)
+		// Idempotency records of the JSON API: one expired, one not.
+		for i, at := range []time.Time{t0.Add(-payment.IdempotencyTTL - time.Minute), t0.Add(-time.Hour)} {
+			rec := &payment.IdempotencyRecord{APIKeyID: "key1", Key: fmt.Sprint("k", i), RequestHash: make([]byte, 32), CreatedAt: at}
+			if _, err := b.store.(payment.IdempotencyStore).ClaimIdempotencyKey(ctx, payment.IdempotencyClaim{Record: rec}); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		res, err := j.Sweep(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (payment.SweepResult{Orders: 2, Refunds: 1, PaidAfterClose: 2, Scheduled: 7}); res != want {
+		if want := (payment.SweepResult{Orders: 2, Refunds: 1, PaidAfterClose: 2, Scheduled: 7, IdempotencyKeysPurged: 1}); res != want {
 			t.Errorf("sweep %+v, want %+v", res, want)
 		}
 		rows := b.jobRows(t, payment.JobKindReconcileOrder)
