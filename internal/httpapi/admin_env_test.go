@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -46,25 +45,6 @@ func (c *adminClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// adminLogBuffer collects the log lines of a test, safe for concurrent
-// writes.
-type adminLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *adminLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *adminLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // adminEnv is a payment Service on a store with the sandbox as Alipay,
 // its notify handler and the admin pages on one httptest server, and a
 // browser-like client (cookies, no redirects followed).
@@ -78,7 +58,7 @@ type adminEnv struct {
 	admin  httpapi.AdminConfig
 	srv    *httptest.Server
 	clock  *adminClock
-	logs   *adminLogBuffer
+	logs   *syncBuffer
 	client *http.Client
 	hooks  *hookRig // with adminEnvOptions.webhooks
 }
@@ -121,7 +101,7 @@ func adminOpenPostgres(t testing.TB) payment.Store {
 // adminNewEnv starts an adminEnv on the store, logged out.
 func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *adminEnv {
 	t.Helper()
-	e := &adminEnv{t: t, ts: sandbox.NewTestServer(t), store: store, clock: &adminClock{t: time.Now()}, logs: &adminLogBuffer{}}
+	e := &adminEnv{t: t, ts: sandbox.NewTestServer(t), store: store, clock: &adminClock{t: time.Now()}, logs: &syncBuffer{}}
 	e.sb = e.ts.Sandbox
 	app, _ := e.sb.App(e.ts.AppID)
 	mux := http.NewServeMux()
