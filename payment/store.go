@@ -50,6 +50,11 @@ type Store interface {
 	// ErrNotFound.
 	GetOrderByOutTradeNo(ctx context.Context, outTradeNo string) (*Order, error)
 
+	// GetOrderByTradeNo returns the order whose Alipay trade_no is
+	// tradeNo (the newest, should two ever share it), or ErrNotFound: what
+	// a support person searches with, from the buyer's receipt.
+	GetOrderByTradeNo(ctx context.Context, tradeNo string) (*Order, error)
+
 	// ListOrders returns one page of the orders that match the filter,
 	// newest first (by CreatedAt, then ID). Following Next from page to page
 	// visits every matching order that existed at the first page exactly

@@ -16,10 +16,7 @@ import (
 // Sizes of the orders page.
 const (
 	adminOrdersPageSize = 50
-	// adminTradeNoScan is how many of the newest orders a search by
-	// Alipay's trade_no looks through: the store has no index on it.
-	adminTradeNoScan  = 10_000
-	adminMaxSearchLen = 128
+	adminMaxSearchLen   = 128
 )
 
 // adminDateLayout is the layout of the date filters (an HTML date input).
@@ -185,22 +182,9 @@ func (s *adminServer) search(ctx context.Context, q string) (*payment.Order, str
 	if err == nil || !errors.Is(err, payment.ErrNotFound) {
 		return o, "", err
 	}
-	f := payment.OrderFilter{Limit: payment.MaxPageSize}
-	for seen := 0; seen < adminTradeNoScan; {
-		page, err := s.cfg.Store.ListOrders(ctx, f)
-		if err != nil {
-			return nil, "", err
-		}
-		for i := range page.Orders {
-			if page.Orders[i].TradeNo == q {
-				return &page.Orders[i], "", nil
-			}
-		}
-		seen += len(page.Orders)
-		if page.Next == "" {
-			return nil, "No order has this id, out_trade_no or trade_no.", nil
-		}
-		f.Cursor = page.Next
+	o, err = s.cfg.Store.GetOrderByTradeNo(ctx, q)
+	if err == nil || !errors.Is(err, payment.ErrNotFound) {
+		return o, "", err
 	}
-	return nil, fmt.Sprintf("No order has this id or out_trade_no, and none of the newest %d orders has this trade_no.", adminTradeNoScan), nil
+	return nil, "No order has this id, out_trade_no or trade_no.", nil
 }

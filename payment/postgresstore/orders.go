@@ -108,6 +108,19 @@ func (s *Store) GetOrderByOutTradeNo(ctx context.Context, outTradeNo string) (*p
 	return o, nil
 }
 
+// GetOrderByTradeNo implements [payment.Store.GetOrderByTradeNo].
+func (s *Store) GetOrderByTradeNo(ctx context.Context, tradeNo string) (*payment.Order, error) {
+	if tradeNo == "" {
+		return nil, fmt.Errorf("postgresstore: get order by trade_no: %w", payment.ErrNotFound)
+	}
+	o, err := scanOrder(s.pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM payment_orders
+		WHERE trade_no = $1 AND trade_no <> '' ORDER BY created_at DESC, id DESC LIMIT 1`, tradeNo))
+	if err != nil {
+		return nil, errorf("get order by trade_no "+tradeNo, err)
+	}
+	return o, nil
+}
+
 // query builds a WHERE clause with numbered parameters.
 type query struct {
 	where []string

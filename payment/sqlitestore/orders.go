@@ -97,6 +97,19 @@ func (s *Store) GetOrderByOutTradeNo(ctx context.Context, outTradeNo string) (*p
 	return o, nil
 }
 
+// GetOrderByTradeNo implements [payment.Store.GetOrderByTradeNo].
+func (s *Store) GetOrderByTradeNo(ctx context.Context, tradeNo string) (*payment.Order, error) {
+	if tradeNo == "" {
+		return nil, fmt.Errorf("sqlitestore: get order by trade_no: %w", payment.ErrNotFound)
+	}
+	o, err := scanOrder(s.db.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM payment_orders
+		WHERE trade_no = ? AND trade_no <> '' ORDER BY created_at DESC, id DESC LIMIT 1`, tradeNo))
+	if err != nil {
+		return nil, errorf("get order by trade_no "+tradeNo, err)
+	}
+	return o, nil
+}
+
 // ListOrders implements [payment.Store.ListOrders].
 func (s *Store) ListOrders(ctx context.Context, f payment.OrderFilter) (payment.OrderPage, error) {
 	var where []string

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,24 @@ func testNotFound(t *testing.T, s payment.Store) {
 	_, err = s.GetQuarantined(ctx, 12345)
 	wantErr(t, "GetQuarantined", err, payment.ErrNotFound)
 	wantErr(t, "MarkReplayed", s.MarkReplayed(ctx, 12345, baseTime()), payment.ErrNotFound)
+}
+
+func testGetOrderByTradeNo(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	paid := pay(t, s, create(t, s, newOrder(1)))
+	pending := create(t, s, newOrder(2))
+	if paid.TradeNo == "" {
+		t.Fatal("the paid order has no trade_no")
+	}
+	got, err := s.GetOrderByTradeNo(ctx, paid.TradeNo)
+	if err != nil {
+		t.Fatalf("GetOrderByTradeNo: %v", err)
+	}
+	checkOrder(t, got, paid)
+	for _, no := range []string{"", pending.TradeNo, paid.TradeNo + "0", "2026000000000000000000000000"} {
+		_, err := s.GetOrderByTradeNo(ctx, no)
+		wantErr(t, fmt.Sprintf("GetOrderByTradeNo(%q)", no), err, payment.ErrNotFound)
+	}
 }
 
 func testTimesUTC(t *testing.T, s payment.Store) {

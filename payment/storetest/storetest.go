@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"CreateDuplicate", testCreateDuplicate},
 		{"CreateInvalid", testCreateInvalid},
 		{"NotFound", testNotFound},
+		{"GetOrderByTradeNo", testGetOrderByTradeNo},
 		{"TimesUTC", testTimesUTC},
 		{"UnicodeText", testUnicodeText},
 		{"BigMetadata", testBigMetadata},
