@@ -43,7 +43,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *payment.APIKey) error {
 
 // GetAPIKey implements [payment.APIKeyStore.GetAPIKey].
 func (s *Store) GetAPIKey(ctx context.Context, id string) (*payment.APIKey, error) {
-	k, err := scanAPIKey(s.db.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM payment_api_keys WHERE id = ?`, id))
+	k, err := scanAPIKey(s.rdb.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM payment_api_keys WHERE id = ?`, id))
 	if err != nil {
 		return nil, errorf("get API key "+id, err)
 	}
@@ -52,7 +52,7 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (*payment.APIKey, erro
 
 // ListAPIKeys implements [payment.APIKeyStore.ListAPIKeys].
 func (s *Store) ListAPIKeys(ctx context.Context) ([]payment.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM payment_api_keys ORDER BY created_at, id`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM payment_api_keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, errorf("list API keys", err)
 	}

@@ -31,7 +31,7 @@ func (s *Store) ListPaidOrders(ctx context.Context, f payment.PaidOrderFilter) (
 		where, args = append(where, "(paid_at, id) > (?, ?)"), append(args, dbTime(t), id)
 	}
 	n := payment.PageSize(f.Limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+orderColumns+` FROM payment_orders WHERE `+
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+orderColumns+` FROM payment_orders WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY paid_at, id LIMIT ?`, append(args, n+1)...)
 	if err != nil {
 		return payment.OrderPage{}, errorf(op, err)
@@ -70,7 +70,7 @@ func (s *Store) ListSettledRefunds(ctx context.Context, f payment.SettledRefundF
 		where, args = append(where, "(r.settled_at, r.id) > (?, ?)"), append(args, dbTime(t), id)
 	}
 	n := payment.PageSize(f.Limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT r.id, r.order_id, r.out_request_no, r.amount, r.reason, r.status,
+	rows, err := s.rdb.QueryContext(ctx, `SELECT r.id, r.order_id, r.out_request_no, r.amount, r.reason, r.status,
 		r.fund_change, r.created_at, r.updated_at, r.settled_at, o.out_trade_no, o.trade_no
 		FROM payment_refunds r JOIN payment_orders o ON o.id = r.order_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY r.settled_at, r.id LIMIT ?`, append(args, n+1)...)
@@ -168,7 +168,7 @@ func scanBillRun(r rowScanner) (*payment.BillRun, error) {
 
 // GetBillRun implements [payment.BillStore.GetBillRun].
 func (s *Store) GetBillRun(ctx context.Context, date payment.BillDate) (*payment.BillRun, error) {
-	run, err := scanBillRun(s.db.QueryRowContext(ctx, `SELECT `+billRunColumns+` FROM payment_bill_runs
+	run, err := scanBillRun(s.rdb.QueryRowContext(ctx, `SELECT `+billRunColumns+` FROM payment_bill_runs
 		WHERE bill_date = ?`, date.String()))
 	if err != nil {
 		return nil, errorf("get bill run "+date.String(), err)
@@ -183,7 +183,7 @@ func (s *Store) ListBillRuns(ctx context.Context, f payment.BillRunFilter) ([]pa
 	if !f.Before.IsZero() {
 		q, args = q+` WHERE bill_date < ?`, append(args, f.Before.String())
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY bill_date DESC LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
+	rows, err := s.rdb.QueryContext(ctx, q+` ORDER BY bill_date DESC LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
 	if err != nil {
 		return nil, errorf(op, err)
 	}
@@ -213,7 +213,7 @@ func (s *Store) ListBillDifferences(ctx context.Context, f payment.BillDifferenc
 	if f.Kind != "" {
 		q, args = q+` AND d.kind = ?`, append(args, f.Kind)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY d.seq LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
+	rows, err := s.rdb.QueryContext(ctx, q+` ORDER BY d.seq LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
 	if err != nil {
 		return nil, errorf(op, err)
 	}

@@ -103,7 +103,7 @@ func (s *Store) AppendEvents(ctx context.Context, orderID string, events ...paym
 
 // ListEvents implements [payment.Store.ListEvents].
 func (s *Store) ListEvents(ctx context.Context, orderID string) ([]payment.OrderEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+eventColumns+` FROM payment_order_events
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+eventColumns+` FROM payment_order_events
 		WHERE order_id = ? ORDER BY seq`, orderID)
 	if err != nil {
 		return nil, errorf("list events of order "+orderID, err)

@@ -81,7 +81,7 @@ const (
 
 // GetOrder implements [payment.Store.GetOrder].
 func (s *Store) GetOrder(ctx context.Context, id string) (*payment.Order, error) {
-	o, err := scanOrder(s.stmts.queryRow(ctx, s.db, sqlGetOrder, id))
+	o, err := scanOrder(s.stmts.queryRow(ctx, s.rdb, sqlGetOrder, id))
 	if err != nil {
 		return nil, errorf("get order "+id, err)
 	}
@@ -90,7 +90,7 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*payment.Order, error)
 
 // GetOrderByOutTradeNo implements [payment.Store.GetOrderByOutTradeNo].
 func (s *Store) GetOrderByOutTradeNo(ctx context.Context, outTradeNo string) (*payment.Order, error) {
-	o, err := scanOrder(s.stmts.queryRow(ctx, s.db, sqlGetOrderByOutTradeNo, outTradeNo))
+	o, err := scanOrder(s.stmts.queryRow(ctx, s.rdb, sqlGetOrderByOutTradeNo, outTradeNo))
 	if err != nil {
 		return nil, errorf("get order by out_trade_no "+outTradeNo, err)
 	}
@@ -102,7 +102,7 @@ func (s *Store) GetOrderByTradeNo(ctx context.Context, tradeNo string) (*payment
 	if tradeNo == "" {
 		return nil, fmt.Errorf("sqlitestore: get order by trade_no: %w", payment.ErrNotFound)
 	}
-	o, err := scanOrder(s.db.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM payment_orders
+	o, err := scanOrder(s.rdb.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM payment_orders
 		WHERE trade_no = ? AND trade_no <> '' ORDER BY created_at DESC, id DESC LIMIT 1`, tradeNo))
 	if err != nil {
 		return nil, errorf("get order by trade_no "+tradeNo, err)
@@ -167,7 +167,7 @@ func (s *Store) listOrders(ctx context.Context, op string, kind payment.CursorKi
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY ` + order + ` LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, q, append(args, n+1)...)
+	rows, err := s.rdb.QueryContext(ctx, q, append(args, n+1)...)
 	if err != nil {
 		return payment.OrderPage{}, errorf(op, err)
 	}

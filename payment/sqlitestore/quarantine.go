@@ -47,7 +47,7 @@ func (s *Store) QuarantineNotify(ctx context.Context, q *payment.QuarantinedNoti
 
 // GetQuarantined implements [payment.Store.GetQuarantined].
 func (s *Store) GetQuarantined(ctx context.Context, id int64) (*payment.QuarantinedNotify, error) {
-	q, err := scanQuarantined(s.db.QueryRowContext(ctx, `SELECT `+quarantineColumns+`
+	q, err := scanQuarantined(s.rdb.QueryRowContext(ctx, `SELECT `+quarantineColumns+`
 		FROM payment_quarantined_notifies WHERE id = ?`, id))
 	if err != nil {
 		return nil, errorf(fmt.Sprintf("get quarantined notify %d", id), err)
@@ -61,7 +61,7 @@ func (s *Store) ListQuarantined(ctx context.Context, f payment.QuarantineFilter)
 	if !f.IncludeReplayed {
 		q += ` AND replayed_at IS NULL`
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, f.AfterID, payment.PageSize(f.Limit))
+	rows, err := s.rdb.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, f.AfterID, payment.PageSize(f.Limit))
 	if err != nil {
 		return nil, errorf("list quarantined notifies", err)
 	}

@@ -17,7 +17,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlitestore: ping: %w", err)
 	}
 	var have int64
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM `+migrationTable).Scan(&have); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM `+migrationTable).Scan(&have); err != nil {
 		return fmt.Errorf("sqlitestore: ping: %w", err)
 	}
 	if have < want {

@@ -114,7 +114,7 @@ func (s *Store) SettleRefund(ctx context.Context, r *payment.Refund, events ...p
 
 // GetRefund implements [payment.Store.GetRefund].
 func (s *Store) GetRefund(ctx context.Context, id string) (*payment.Refund, error) {
-	r, err := scanRefund(s.db.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM payment_refunds WHERE id = ?`, id))
+	r, err := scanRefund(s.rdb.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM payment_refunds WHERE id = ?`, id))
 	if err != nil {
 		return nil, errorf("get refund "+id, err)
 	}
@@ -123,7 +123,7 @@ func (s *Store) GetRefund(ctx context.Context, id string) (*payment.Refund, erro
 
 // GetRefundByOutRequestNo implements [payment.Store.GetRefundByOutRequestNo].
 func (s *Store) GetRefundByOutRequestNo(ctx context.Context, orderID, outRequestNo string) (*payment.Refund, error) {
-	r, err := scanRefund(s.db.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM payment_refunds
+	r, err := scanRefund(s.rdb.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM payment_refunds
 		WHERE order_id = ? AND out_request_no = ?`, orderID, outRequestNo))
 	if err != nil {
 		return nil, errorf("get refund "+outRequestNo+" of order "+orderID, err)
@@ -159,7 +159,7 @@ func (s *Store) ListUnsettledRefunds(ctx context.Context, f payment.UnsettledFil
 
 // listRefunds runs a query of refundColumns.
 func (s *Store) listRefunds(ctx context.Context, op, query string, args ...any) ([]payment.Refund, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, errorf(op, err)
 	}

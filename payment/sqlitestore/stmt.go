@@ -8,8 +8,8 @@ import (
 )
 
 // stmtCache keeps the prepared statements of the hot paths (creating an
-// order, appending events, a transition, reading an order, the savepoints
-// of the commit queue) by their text. The driver parses a statement's SQL
+// order, appending events, a transition, the savepoints of the commit
+// queue, and on the read-only pool reading an order) by their text. The driver parses a statement's SQL
 // at every call otherwise, which was a tenth of the CPU of creating a
 // payment. They are prepared when the store opens, before the commit
 // queue starts: the store has a single connection, which a transaction
@@ -17,26 +17,37 @@ import (
 // from inside one. With that one connection, a statement prepared once is
 // reused by every transaction (sql.Tx.StmtContext finds it there).
 type stmtCache struct {
-	m map[string]*sql.Stmt // read-only once made
+	m     map[string]*sql.Stmt // on the writing connection; read-only once made
+	reads map[string]*sql.Stmt // on the read-only pool
 }
 
-// hotStatements are the statements newStmtCache prepares.
-var hotStatements = []string{
-	sqlSavepoint, sqlRollbackTo, sqlRelease,
-	sqlInsertOrder, sqlUpdateOrder, sqlBumpEventSeq, sqlInsertEvent,
-	sqlGetOrder, sqlGetOrderByOutTradeNo,
-}
+// hotStatements are the writes newStmtCache prepares, and hotReads the
+// reads.
+var (
+	hotStatements = []string{
+		sqlSavepoint, sqlRollbackTo, sqlRelease,
+		sqlInsertOrder, sqlUpdateOrder, sqlBumpEventSeq, sqlInsertEvent,
+	}
+	hotReads = []string{sqlGetOrder, sqlGetOrderByOutTradeNo}
+)
 
-// newStmtCache prepares hotStatements on db.
-func newStmtCache(ctx context.Context, db *sql.DB) (*stmtCache, error) {
-	c := &stmtCache{m: make(map[string]*sql.Stmt, len(hotStatements))}
-	for _, q := range hotStatements {
-		st, err := db.PrepareContext(ctx, q)
-		if err != nil {
-			c.close()
-			return nil, fmt.Errorf("preparing %q: %w", q, err)
+// newStmtCache prepares hotStatements on db, the writing connection, and
+// hotReads on rdb, the read-only pool.
+func newStmtCache(ctx context.Context, db, rdb *sql.DB) (*stmtCache, error) {
+	c := &stmtCache{m: make(map[string]*sql.Stmt, len(hotStatements)), reads: make(map[string]*sql.Stmt, len(hotReads))}
+	for _, p := range []struct {
+		db      *sql.DB
+		queries []string
+		into    map[string]*sql.Stmt
+	}{{db, hotStatements, c.m}, {rdb, hotReads, c.reads}} {
+		for _, q := range p.queries {
+			st, err := p.db.PrepareContext(ctx, q)
+			if err != nil {
+				c.close()
+				return nil, fmt.Errorf("preparing %q: %w", q, err)
+			}
+			p.into[q] = st
 		}
-		c.m[q] = st
 	}
 	return c, nil
 }
@@ -50,20 +61,22 @@ func (c *stmtCache) inTx(ctx context.Context, tx *sql.Tx, query string) (*sql.St
 	return tx.PrepareContext(ctx, query)
 }
 
-// queryRow runs the prepared statement query (one of hotStatements) on the
-// database, outside any transaction.
-func (c *stmtCache) queryRow(ctx context.Context, db *sql.DB, query string, args ...any) *sql.Row {
-	if st, ok := c.m[query]; ok {
+// queryRow runs the prepared read query (one of hotReads) on the
+// read-only pool rdb, outside any transaction.
+func (c *stmtCache) queryRow(ctx context.Context, rdb *sql.DB, query string, args ...any) *sql.Row {
+	if st, ok := c.reads[query]; ok {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return db.QueryRowContext(ctx, query, args...)
+	return rdb.QueryRowContext(ctx, query, args...)
 }
 
 // close closes every statement.
 func (c *stmtCache) close() error {
 	var errs []error
-	for _, st := range c.m {
-		errs = append(errs, st.Close())
+	for _, m := range []map[string]*sql.Stmt{c.m, c.reads} {
+		for _, st := range m {
+			errs = append(errs, st.Close())
+		}
 	}
 	return errors.Join(errs...)
 }

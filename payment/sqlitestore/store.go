@@ -5,9 +5,11 @@
 // # Durability and concurrency
 //
 // The database runs in WAL mode with synchronous=FULL, so that a commit is
-// on disk when it returns, with foreign keys on and a busy timeout, over a
-// single connection (as River's SQLite driver advises, to avoid "database
-// is locked").
+// on disk when it returns, with foreign keys on and a busy timeout. Every
+// write goes over a single connection (as River's SQLite driver advises,
+// to avoid "database is locked"); the reads outside a transaction go over a
+// small pool of read-only connections, which in WAL mode read the last
+// commit while a write is running.
 //
 // Writes go through a commit queue: every write is a unit of work, and one
 // goroutine runs the units waiting in the queue together in one
@@ -61,13 +63,21 @@ func MigrationsFS() fs.FS {
 // migrationTable is the table where goose records the applied migrations.
 const migrationTable = "payment_schema_version"
 
+// readConns is the size of the pool of read-only connections.
+const readConns = 4
+
 // busyTimeout is how long a statement waits for a lock held by another
 // connection (another process, or River's own connection) before failing.
 const busyTimeout = 10 * time.Second
 
 // Store is a [payment.Store] on one SQLite database file.
 type Store struct {
-	db    *sql.DB
+	db *sql.DB
+	// rdb is a pool of read-only connections for the reads outside a
+	// transaction: in WAL mode they read the last commit while the
+	// writer's transaction runs and waits for its fsync, instead of
+	// queueing for the one connection that writes.
+	rdb   *sql.DB
 	q     *committer
 	stmts *stmtCache
 	now   func() time.Time
@@ -106,12 +116,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
 	}
-	stmts, err := newStmtCache(ctx, db)
+	rdb, err := sql.Open("sqlite", "file:"+path+"?"+strings.Join([]string{
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()),
+		"_pragma=query_only(1)",
+	}, "&"))
 	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readConns)
+	rdb.SetMaxIdleConns(readConns)
+	stmts, err := newStmtCache(ctx, db, rdb)
+	if err != nil {
+		db.Close()
+		rdb.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now, stmts: stmts}
+	s := &Store{db: db, rdb: rdb, now: time.Now, stmts: stmts}
 	s.q = newCommitter(db, s.stmts, defaultMaxBatch)
 	return s, nil
 }
@@ -158,6 +179,7 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Close() error {
 	s.q.close()
 	s.stmts.close()
+	s.rdb.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlitestore: close: %w", err)
 	}

@@ -80,7 +80,7 @@ func (s *Store) RecordWebhookEvent(ctx context.Context, e *payment.WebhookEvent)
 
 // GetWebhookEvent implements [payment.WebhookStore.GetWebhookEvent].
 func (s *Store) GetWebhookEvent(ctx context.Context, id string) (*payment.WebhookEvent, error) {
-	e, err := scanWebhookEvent(s.db.QueryRowContext(ctx, `SELECT `+webhookEventColumns+`
+	e, err := scanWebhookEvent(s.rdb.QueryRowContext(ctx, `SELECT `+webhookEventColumns+`
 		FROM payment_webhook_events WHERE id = ?`, id))
 	if err != nil {
 		return nil, errorf("get webhook event "+id, err)
@@ -104,7 +104,7 @@ func (s *Store) ListUndeliveredWebhookEvents(ctx context.Context, since time.Tim
 
 // listWebhookEvents returns the events the query selects.
 func (s *Store) listWebhookEvents(ctx context.Context, op, query string, args ...any) ([]payment.WebhookEvent, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, errorf(op, err)
 	}
@@ -154,7 +154,7 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a *payment.WebhookAtte
 // ListWebhookAttempts implements [payment.WebhookStore.ListWebhookAttempts].
 func (s *Store) ListWebhookAttempts(ctx context.Context, eventID string) ([]payment.WebhookAttempt, error) {
 	op := "list webhook attempts of " + eventID
-	rows, err := s.db.QueryContext(ctx, `SELECT `+webhookAttemptColumns+` FROM payment_webhook_attempts
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+webhookAttemptColumns+` FROM payment_webhook_attempts
 		WHERE event_id = ? ORDER BY number`, eventID)
 	if err != nil {
 		return nil, errorf(op, err)
@@ -178,7 +178,7 @@ func (s *Store) ListWebhookAttempts(ctx context.Context, eventID string) ([]paym
 // [payment.WebhookStore.ListStateChangesWithoutWebhook].
 func (s *Store) ListStateChangesWithoutWebhook(ctx context.Context, since time.Time, limit int) ([]payment.OrderEvent, error) {
 	op := "list state changes without webhook"
-	rows, err := s.db.QueryContext(ctx, `SELECT `+eventColumns+` FROM payment_order_events e
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+eventColumns+` FROM payment_order_events e
 		WHERE kind = 'state_changed' AND created_at >= ?
 		AND NOT EXISTS (SELECT 1 FROM payment_webhook_events w WHERE w.order_id = e.order_id AND w.seq = e.seq)
 		ORDER BY created_at, id LIMIT ?`, dbTime(since), listLimit(limit))
