@@ -153,6 +153,7 @@ type FaultFieldError struct {
 	Message string
 }
 
+// Error returns the message, naming the field.
 func (e *FaultFieldError) Error() string {
 	return "sandbox: fault " + e.Field + ": " + e.Message
 }
