@@ -135,6 +135,8 @@ type app struct {
 	// order (payment.Config.OnChange): webhooks and metrics add theirs
 	// here, in newApp, before the first request. Keep them quick.
 	onChange []func(context.Context, payment.Change)
+	// opsAddr is the address of the ops_listen listener while serve runs.
+	opsAddr net.Addr
 	// admin is the admin pages, or nil without an admin password.
 	admin http.Handler
 	// api serves the JSON API (/v1/), /healthz, /readyz and /metrics.
@@ -320,6 +322,9 @@ func (a *app) handler() http.Handler { return newServeMux(a) }
 // newServeMux routes the app's endpoints: Alipay's notify and return, the
 // admin pages (with an admin password), the JSON API (/v1/) and the
 // operations endpoints (/healthz, /readyz, /metrics).
+//
+// With an ops_listen address, the operations endpoints are left out: they
+// are on opsMux, served there.
 func newServeMux(a *app) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+notifyPath, a.service.NotifyHandler())
@@ -327,14 +332,31 @@ func newServeMux(a *app) *http.ServeMux {
 	if a.admin != nil {
 		mux.Handle(adminPath+"/", a.admin)
 	}
-	for _, p := range apiPaths {
+	mux.Handle("/v1/", a.api)
+	if a.cfg.OpsListen == "" {
+		for _, p := range opsPaths {
+			mux.Handle(p, a.api)
+		}
+	}
+	return mux
+}
+
+// opsMux routes the operations endpoints alone, for the ops_listen
+// address.
+func opsMux(a *app) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, p := range opsPaths {
 		mux.Handle(p, a.api)
 	}
 	return mux
 }
 
-// apiPaths are the paths the JSON API's handler serves.
-var apiPaths = []string{"/v1/", "/healthz", "/readyz", "/metrics"}
+// apiPaths are the paths the JSON API's handler serves: the API and the
+// operations endpoints (opsPaths).
+var (
+	opsPaths = []string{"/healthz", "/readyz", "/metrics"}
+	apiPaths = append([]string{"/v1/"}, opsPaths...)
+)
 
 // run listens on the configured address and serves (see serve).
 func (a *app) run(ctx context.Context) error {
@@ -351,9 +373,30 @@ func (a *app) run(ctx context.Context) error {
 // requests and the jobs in flight, within the shutdown timeout, and closes
 // the database. It returns nil after a clean shutdown.
 func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	var ops *http.Server
+	opsServed := make(chan error, 1)
+	if a.cfg.OpsListen != "" {
+		oln, err := net.Listen("tcp", a.cfg.OpsListen)
+		if err != nil {
+			ln.Close()
+			a.close(context.Background())
+			return fmt.Errorf("listen (%s): %w", a.cfg.from("ops_listen"), err)
+		}
+		a.opsAddr = oln.Addr()
+		ops = &http.Server{
+			Handler:           opsMux(a),
+			ReadHeaderTimeout: serveReadHeaderTimeout,
+			ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		}
+		go func() { opsServed <- ops.Serve(oln) }()
+		fmt.Fprintf(a.out, "operations (/healthz, /readyz, /metrics) on http://%s\n", dialAddr(oln.Addr()))
+	}
 	if a.jobs != nil {
 		if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 			ln.Close()
+			if ops != nil {
+				ops.Close()
+			}
 			a.close(context.Background())
 			return fmt.Errorf("starting the jobs: %w", err)
 		}
@@ -375,8 +418,12 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	a.logger.Info("serving", "addr", ln.Addr().String(), "gateway", a.alipay.Gateway(), "app_id", a.alipay.AppID())
 
 	var serveErr error
+	mainDone, opsDone := false, false
 	select {
 	case serveErr = <-served:
+		mainDone = true
+	case serveErr = <-opsServed:
+		opsDone = true
 	case <-ctx.Done():
 	}
 	fmt.Fprintf(a.out, "shutting down: finishing the requests and jobs in flight (up to %s)…\n", a.cfg.ShutdownTimeout)
@@ -390,12 +437,19 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	var errs []error
 	if serveErr != nil {
 		errs = append(errs, fmt.Errorf("serving: %w", serveErr))
-	} else {
+	}
+	if !mainDone {
 		if err := srv.Shutdown(sctx); err != nil {
 			srv.Close()
 			errs = append(errs, fmt.Errorf("requests still in flight after %s were cut off: %w", a.cfg.ShutdownTimeout, err))
 		}
 		<-served
+	}
+	if ops != nil && !opsDone {
+		if err := ops.Shutdown(sctx); err != nil {
+			ops.Close()
+		}
+		<-opsServed
 	}
 	if err := <-jobsStopped; err != nil {
 		errs = append(errs, err)

@@ -51,6 +51,7 @@ func (st setting) envName() string { return "ZHIFU_" + strings.ToUpper(st.key) }
 // docs/configuration.md show them.
 var serveSettings = []setting{
 	{key: "listen", def: "127.0.0.1:8080", help: "listen on `HOST:PORT` (port 0: any free port; the address is printed)"},
+	{key: "ops_listen", help: "serve /healthz, /readyz and /metrics on this second `HOST:PORT` only, not on listen: keep it on your private network (default: on listen)"},
 	{key: "app_id", help: "the app `ID` from Alipay's open platform console"},
 	{key: "app_private_key_file", help: "the app private key `FILE`: PEM or bare base64, PKCS#1 or PKCS#8 (or set $ZHIFU_APP_PRIVATE_KEY to the key itself)"},
 	{key: "app_private_key", secret: true, help: "the app private key itself (PEM or bare base64), instead of app_private_key_file"},
@@ -243,6 +244,10 @@ func unwrapPath(err error) error {
 type serveConfig struct {
 	// Listen is the address to listen on, HOST:PORT.
 	Listen string
+	// OpsListen, when set, is a second address, HOST:PORT, where the
+	// operations endpoints (/healthz, /readyz, /metrics) are served
+	// instead of on Listen.
+	OpsListen string
 	// AppID is the app's id on Alipay's open platform.
 	AppID string
 	// AppPrivateKey is the app private key's text (PEM or base64).
@@ -347,7 +352,7 @@ func (c *serveConfig) fields() [][2]string {
 		keyMode = "certificate mode"
 	}
 	return [][2]string{
-		{"listen", c.Listen}, {"app_id", c.AppID}, {"app_private_key", c.AppPrivateKey.String()},
+		{"listen", c.Listen}, {"ops_listen", c.OpsListen}, {"app_id", c.AppID}, {"app_private_key", c.AppPrivateKey.String()},
 		{"keys", keyMode}, {"gateway", c.Gateway}, {"notify_url", c.notifyURL()}, {"return_url", c.returnURL()},
 		{"seller_id", c.SellerID}, {"database", c.Database.String()}, {"paid_after_close", string(c.PaidAfterClose)},
 		{"default_expiry", c.DefaultExpiry.String()}, {"webhook_url", c.WebhookURL}, {"webhook_secret", c.WebhookSecret.String()},

@@ -85,6 +85,11 @@ func buildServeConfig(s *streams, raw rawSettings) (*serveConfig, []problem) {
 	if err := parseListen(c.Listen); err != nil {
 		bad("listen", "%q is not HOST:PORT (%v): write it as 127.0.0.1:8080, or :8080 for every interface", c.Listen, err)
 	}
+	if c.OpsListen = get("ops_listen"); c.OpsListen != "" {
+		if err := parseListen(c.OpsListen); err != nil {
+			bad("ops_listen", "%q is not HOST:PORT (%v): write it as 127.0.0.1:9090, an address of your private network", c.OpsListen, err)
+		}
+	}
 	c.AppID = get("app_id")
 	c.AppPrivateKey = secret(c.readSecret(s, "app_private_key", &probs))
 	for key, dst := range map[string]*string{

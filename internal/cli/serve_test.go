@@ -451,3 +451,60 @@ func TestServeAppRun(t *testing.T) {
 		t.Errorf("newApp with port 0 and no public URL: %v", err)
 	}
 }
+
+// TestServeOpsListen serves the operations endpoints on their own address:
+// there they answer, and on the public listener they do not, while the
+// API stays there.
+func TestServeOpsListen(t *testing.T) {
+	t.Parallel()
+	ts := sandbox.NewTestServer(t)
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsAddr := free.Addr().String()
+	free.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), &serveConfig{
+		AppID: ts.AppID, AppPrivateKey: secret(ts.AppPrivateKeyPEM), AlipayPublicKey: ts.AlipayPublicKeyPEM,
+		Gateway: ts.GatewayURL, PublicURL: "http://" + ln.Addr().String(), Database: dsn(filepath.Join(t.TempDir(), "z.db")),
+		OpsListen: opsAddr, Logger: slog.New(slog.DiscardHandler),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, ln) }()
+	status := func(url string) int {
+		t.Helper()
+		for range 50 { // the ops listener opens as serve starts
+			resp, err := http.Get(url)
+			if err == nil {
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("GET %s: no answer", url)
+		return 0
+	}
+	public, ops := "http://"+ln.Addr().String(), "http://"+opsAddr
+	for url, want := range map[string]int{
+		ops + "/metrics": http.StatusOK, ops + "/healthz": http.StatusOK, ops + "/readyz": http.StatusOK,
+		ops + "/v1/payments": http.StatusNotFound,
+		public + "/metrics":  http.StatusNotFound, public + "/readyz": http.StatusNotFound,
+		public + "/v1/payments": http.StatusUnauthorized,
+	} {
+		if got := status(url); got != want {
+			t.Errorf("GET %s: %d, want %d", url, got, want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
