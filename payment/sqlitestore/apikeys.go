@@ -52,23 +52,7 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (*payment.APIKey, erro
 
 // ListAPIKeys implements [payment.APIKeyStore.ListAPIKeys].
 func (s *Store) ListAPIKeys(ctx context.Context) ([]payment.APIKey, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM payment_api_keys ORDER BY created_at, id`)
-	if err != nil {
-		return nil, errorf("list API keys", err)
-	}
-	defer rows.Close()
-	var keys []payment.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, errorf("list API keys", err)
-		}
-		keys = append(keys, *k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf("list API keys", err)
-	}
-	return keys, nil
+	return queryAll(ctx, s, "list API keys", value(scanAPIKey), `SELECT `+apiKeyColumns+` FROM payment_api_keys ORDER BY created_at, id`)
 }
 
 // RevokeAPIKey implements [payment.APIKeyStore.RevokeAPIKey].

@@ -31,22 +31,10 @@ func (s *Store) ListPaidOrders(ctx context.Context, f payment.PaidOrderFilter) (
 		where, args = append(where, "(paid_at, id) > (?, ?)"), append(args, dbTime(t), id)
 	}
 	n := payment.PageSize(f.Limit)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+orderColumns+` FROM payment_orders WHERE `+
+	orders, err := queryAll(ctx, s, op, value(scanOrder), `SELECT `+orderColumns+` FROM payment_orders WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY paid_at, id LIMIT ?`, append(args, n+1)...)
 	if err != nil {
-		return payment.OrderPage{}, errorf(op, err)
-	}
-	defer rows.Close()
-	var orders []payment.Order
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return payment.OrderPage{}, errorf(op, err)
-		}
-		orders = append(orders, *o)
-	}
-	if err := rows.Err(); err != nil {
-		return payment.OrderPage{}, errorf(op, err)
+		return payment.OrderPage{}, err
 	}
 	return payment.PaidPageOf(orders, n), nil
 }
@@ -70,26 +58,17 @@ func (s *Store) ListSettledRefunds(ctx context.Context, f payment.SettledRefundF
 		where, args = append(where, "(r.settled_at, r.id) > (?, ?)"), append(args, dbTime(t), id)
 	}
 	n := payment.PageSize(f.Limit)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT r.id, r.order_id, r.out_request_no, r.amount, r.reason, r.status,
+	refunds, err := queryAll(ctx, s, op, func(row rowScanner) (payment.SettledRefund, error) {
+		var r payment.SettledRefund
+		err := row.Scan(&r.ID, &r.OrderID, &r.OutRequestNo, &r.Amount, &r.Reason, &r.Status, &r.FundChange,
+			timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, timeCol{&r.SettledAt}, &r.OutTradeNo, &r.TradeNo)
+		return r, err
+	}, `SELECT r.id, r.order_id, r.out_request_no, r.amount, r.reason, r.status,
 		r.fund_change, r.created_at, r.updated_at, r.settled_at, o.out_trade_no, o.trade_no
 		FROM payment_refunds r JOIN payment_orders o ON o.id = r.order_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY r.settled_at, r.id LIMIT ?`, append(args, n+1)...)
 	if err != nil {
-		return payment.SettledRefundPage{}, errorf(op, err)
-	}
-	defer rows.Close()
-	var refunds []payment.SettledRefund
-	for rows.Next() {
-		var r payment.SettledRefund
-		err := rows.Scan(&r.ID, &r.OrderID, &r.OutRequestNo, &r.Amount, &r.Reason, &r.Status, &r.FundChange,
-			timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, timeCol{&r.SettledAt}, &r.OutTradeNo, &r.TradeNo)
-		if err != nil {
-			return payment.SettledRefundPage{}, errorf(op, err)
-		}
-		refunds = append(refunds, r)
-	}
-	if err := rows.Err(); err != nil {
-		return payment.SettledRefundPage{}, errorf(op, err)
+		return payment.SettledRefundPage{}, err
 	}
 	return payment.SettledPageOf(refunds, n), nil
 }
@@ -183,23 +162,7 @@ func (s *Store) ListBillRuns(ctx context.Context, f payment.BillRunFilter) ([]pa
 	if !f.Before.IsZero() {
 		q, args = q+` WHERE bill_date < ?`, append(args, f.Before.String())
 	}
-	rows, err := s.rdb.QueryContext(ctx, q+` ORDER BY bill_date DESC LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	defer rows.Close()
-	var runs []payment.BillRun
-	for rows.Next() {
-		run, err := scanBillRun(rows)
-		if err != nil {
-			return nil, errorf(op, err)
-		}
-		runs = append(runs, *run)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf(op, err)
-	}
-	return runs, nil
+	return queryAll(ctx, s, op, value(scanBillRun), q+` ORDER BY bill_date DESC LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
 }
 
 // ListBillDifferences implements [payment.BillStore.ListBillDifferences].
@@ -213,23 +176,14 @@ func (s *Store) ListBillDifferences(ctx context.Context, f payment.BillDifferenc
 	if f.Kind != "" {
 		q, args = q+` AND d.kind = ?`, append(args, f.Kind)
 	}
-	rows, err := s.rdb.QueryContext(ctx, q+` ORDER BY d.seq LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	defer rows.Close()
-	var ds []payment.BillDifference
-	for rows.Next() {
+	ds, err := queryAll(ctx, s, op, func(r rowScanner) (payment.BillDifference, error) {
 		var d payment.BillDifference
-		err := rows.Scan(dateCol{&d.Date}, &d.Seq, &d.Kind, &d.LineKind, &d.OutTradeNo, &d.TradeNo, &d.OutRequestNo,
+		err := r.Scan(dateCol{&d.Date}, &d.Seq, &d.Kind, &d.LineKind, &d.OutTradeNo, &d.TradeNo, &d.OutRequestNo,
 			&d.OrderID, &d.RefundID, &d.BillAmount, &d.DBAmount, &d.DBStatus, &d.BillLine, &d.Detail, timeCol{&d.FoundAt})
-		if err != nil {
-			return nil, errorf(op, err)
-		}
-		ds = append(ds, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf(op, err)
+		return d, err
+	}, q+` ORDER BY d.seq LIMIT ?`, append(args, payment.PageSize(f.Limit))...)
+	if err != nil {
+		return nil, err
 	}
 	return ds, nil
 }

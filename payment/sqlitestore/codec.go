@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -96,6 +97,41 @@ func isUnique(err error) bool {
 
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
+
+// queryAll runs query on the read-only pool and returns every row as scan
+// reads it (what pgx.CollectRows is to the PostgreSQL store); errors name
+// the operation op.
+func queryAll[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, errorf(op, err)
+	}
+	defer rows.Close()
+	var list []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, errorf(op, err)
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errorf(op, err)
+	}
+	return list, nil
+}
+
+// value adapts a scanner of a *T to one of a T, for queryAll.
+func value[T any](scan func(rowScanner) (*T, error)) func(rowScanner) (T, error) {
+	return func(r rowScanner) (T, error) {
+		p, err := scan(r)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return *p, nil
+	}
+}
 
 // compile-time check that both row types scan.
 var (

@@ -103,22 +103,6 @@ func (s *Store) AppendEvents(ctx context.Context, orderID string, events ...paym
 
 // ListEvents implements [payment.Store.ListEvents].
 func (s *Store) ListEvents(ctx context.Context, orderID string) ([]payment.OrderEvent, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+eventColumns+` FROM payment_order_events
+	return queryAll(ctx, s, "list events of order "+orderID, scanEvent, `SELECT `+eventColumns+` FROM payment_order_events
 		WHERE order_id = ? ORDER BY seq`, orderID)
-	if err != nil {
-		return nil, errorf("list events of order "+orderID, err)
-	}
-	defer rows.Close()
-	var events []payment.OrderEvent
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, errorf("list events of order "+orderID, err)
-		}
-		events = append(events, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf("list events of order "+orderID, err)
-	}
-	return events, nil
 }

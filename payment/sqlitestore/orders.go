@@ -167,21 +167,9 @@ func (s *Store) listOrders(ctx context.Context, op string, kind payment.CursorKi
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY ` + order + ` LIMIT ?`
-	rows, err := s.rdb.QueryContext(ctx, q, append(args, n+1)...)
+	orders, err := queryAll(ctx, s, op, value(scanOrder), q, append(args, n+1)...)
 	if err != nil {
-		return payment.OrderPage{}, errorf(op, err)
-	}
-	defer rows.Close()
-	var orders []payment.Order
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return payment.OrderPage{}, errorf(op, err)
-		}
-		orders = append(orders, *o)
-	}
-	if err := rows.Err(); err != nil {
-		return payment.OrderPage{}, errorf(op, err)
+		return payment.OrderPage{}, err
 	}
 	return payment.PageOf(orders, n, kind), nil
 }

@@ -61,23 +61,7 @@ func (s *Store) ListQuarantined(ctx context.Context, f payment.QuarantineFilter)
 	if !f.IncludeReplayed {
 		q += ` AND replayed_at IS NULL`
 	}
-	rows, err := s.rdb.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, f.AfterID, payment.PageSize(f.Limit))
-	if err != nil {
-		return nil, errorf("list quarantined notifies", err)
-	}
-	defer rows.Close()
-	var list []payment.QuarantinedNotify
-	for rows.Next() {
-		q, err := scanQuarantined(rows)
-		if err != nil {
-			return nil, errorf("list quarantined notifies", err)
-		}
-		list = append(list, *q)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf("list quarantined notifies", err)
-	}
-	return list, nil
+	return queryAll(ctx, s, "list quarantined notifies", value(scanQuarantined), q+` ORDER BY id LIMIT ?`, f.AfterID, payment.PageSize(f.Limit))
 }
 
 // MarkReplayed implements [payment.Store.MarkReplayed].

@@ -159,21 +159,5 @@ func (s *Store) ListUnsettledRefunds(ctx context.Context, f payment.UnsettledFil
 
 // listRefunds runs a query of refundColumns.
 func (s *Store) listRefunds(ctx context.Context, op, query string, args ...any) ([]payment.Refund, error) {
-	rows, err := s.rdb.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	defer rows.Close()
-	var refunds []payment.Refund
-	for rows.Next() {
-		r, err := scanRefund(rows)
-		if err != nil {
-			return nil, errorf(op, err)
-		}
-		refunds = append(refunds, *r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf(op, err)
-	}
-	return refunds, nil
+	return queryAll(ctx, s, op, value(scanRefund), query, args...)
 }

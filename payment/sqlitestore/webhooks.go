@@ -104,23 +104,7 @@ func (s *Store) ListUndeliveredWebhookEvents(ctx context.Context, since time.Tim
 
 // listWebhookEvents returns the events the query selects.
 func (s *Store) listWebhookEvents(ctx context.Context, op, query string, args ...any) ([]payment.WebhookEvent, error) {
-	rows, err := s.rdb.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	defer rows.Close()
-	var list []payment.WebhookEvent
-	for rows.Next() {
-		e, err := scanWebhookEvent(rows)
-		if err != nil {
-			return nil, errorf(op, err)
-		}
-		list = append(list, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf(op, err)
-	}
-	return list, nil
+	return queryAll(ctx, s, op, scanWebhookEvent, query, args...)
 }
 
 // RecordWebhookAttempt implements [payment.WebhookStore.RecordWebhookAttempt].
@@ -154,48 +138,16 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a *payment.WebhookAtte
 // ListWebhookAttempts implements [payment.WebhookStore.ListWebhookAttempts].
 func (s *Store) ListWebhookAttempts(ctx context.Context, eventID string) ([]payment.WebhookAttempt, error) {
 	op := "list webhook attempts of " + eventID
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+webhookAttemptColumns+` FROM payment_webhook_attempts
+	return queryAll(ctx, s, op, scanWebhookAttempt, `SELECT `+webhookAttemptColumns+` FROM payment_webhook_attempts
 		WHERE event_id = ? ORDER BY number`, eventID)
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	defer rows.Close()
-	var list []payment.WebhookAttempt
-	for rows.Next() {
-		a, err := scanWebhookAttempt(rows)
-		if err != nil {
-			return nil, errorf(op, err)
-		}
-		list = append(list, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf(op, err)
-	}
-	return list, nil
 }
 
 // ListStateChangesWithoutWebhook implements
 // [payment.WebhookStore.ListStateChangesWithoutWebhook].
 func (s *Store) ListStateChangesWithoutWebhook(ctx context.Context, since time.Time, limit int) ([]payment.OrderEvent, error) {
 	op := "list state changes without webhook"
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+eventColumns+` FROM payment_order_events e
+	return queryAll(ctx, s, op, scanEvent, `SELECT `+eventColumns+` FROM payment_order_events e
 		WHERE kind = 'state_changed' AND created_at >= ?
 		AND NOT EXISTS (SELECT 1 FROM payment_webhook_events w WHERE w.order_id = e.order_id AND w.seq = e.seq)
 		ORDER BY created_at, id LIMIT ?`, dbTime(since), listLimit(limit))
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	defer rows.Close()
-	var list []payment.OrderEvent
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, errorf(op, err)
-		}
-		list = append(list, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errorf(op, err)
-	}
-	return list, nil
 }
