@@ -73,14 +73,13 @@ func (s *Store) CreateOrder(ctx context.Context, o *payment.Order, events ...pay
 	args := []any{o.ID, o.OutTradeNo, o.Subject, o.Body, o.Amount.Fen(), string(o.Channel),
 		dbNullTime(o.ExpiresAt), meta, int64(o.Flags), created, updated}
 	args = append(args, s.eventArrays(o.ID, stored)...)
-	rows, err := s.pool.Query(ctx, createOrderSQL, args...)
-	if err == nil {
-		var n int
-		n, err = scanInserted(rows, stored)
+	err = s.q.do(ctx, o.ID, createOrderSQL, args, func(rows pgx.Rows) error {
+		n, err := scanInserted(rows, stored)
 		if err == nil && n == 0 {
 			err = fmt.Errorf("the order's row was not returned")
 		}
-	}
+		return err
+	})
 	if err != nil {
 		return errorf("create order "+o.ID, err)
 	}
@@ -234,26 +233,28 @@ func (s *Store) ApplyTransition(ctx context.Context, t payment.Transition) error
 	args := append([]any{string(o.Status), o.TradeNo, o.BuyerID, o.PaidAmount.Fen(), o.RefundedAmount.Fen(),
 		dbNullTime(o.PaidAt), dbNullTime(o.ClosedAt), meta, int64(o.Flags), updated, o.ID, o.Version},
 		s.eventArrays(o.ID, stored)...)
-	apply := func(q querier) error {
-		rows, err := q.Query(ctx, applyTransitionSQL, args...)
-		if err != nil {
-			return err
-		}
-		n, err := scanInserted(rows, stored)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return missingOrConflict(ctx, q, o.ID, o.Version)
-		}
-		return nil
+	var n int
+	scan := func(rows pgx.Rows) (err error) {
+		n, err = scanInserted(rows, stored)
+		return err
 	}
 	if refund == nil {
-		err = apply(s.pool)
+		// One statement: it joins the group commit.
+		err = s.q.do(ctx, o.ID, applyTransitionSQL, args, scan)
+		if err == nil && n == 0 {
+			err = missingOrConflict(ctx, s.pool, o.ID, o.Version)
+		}
 	} else {
 		err = s.tx(ctx, func(tx pgx.Tx) error {
-			if err := apply(tx); err != nil {
+			rows, err := tx.Query(ctx, applyTransitionSQL, args...)
+			if err != nil {
 				return err
+			}
+			if err := scan(rows); err != nil {
+				return err
+			}
+			if n == 0 {
+				return missingOrConflict(ctx, tx, o.ID, o.Version)
 			}
 			return settleRefund(ctx, tx, refund)
 		})

@@ -54,6 +54,7 @@ const migrationTable = "payment_schema_version"
 // Store is a [payment.Store] on a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
+	q    *committer // the group commit of the hot writes (commit.go)
 	now  func() time.Time
 }
 
@@ -77,7 +78,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgresstore: migrate: %w", err)
 	}
-	return &Store{pool: pool, now: time.Now}, nil
+	q := newCommitter(pool, committerWorkers(cfg.MaxConns), defaultMaxBatch)
+	return &Store{pool: pool, q: q, now: time.Now}, nil
 }
 
 // migrate applies the migrations the database lacks, under an advisory
@@ -105,11 +107,17 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // pgx driver. Do not close it: Close does.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Close closes the connection pool. Calls after Close fail.
+// Close finishes the writes queued, then closes the connection pool.
+// Calls after Close fail.
 func (s *Store) Close() error {
+	s.q.close()
 	s.pool.Close()
 	return nil
 }
+
+// Commits returns the number of transactions the group commit has run
+// (batches and statements alone), for tests and benchmarks.
+func (s *Store) Commits() int64 { return s.q.commits.Load() }
 
 // tx runs fn in a transaction, committed if fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"ApplyTransitionConflict", testApplyTransitionConflict},
 		{"ConcurrentCAS", testConcurrentCAS},
 		{"ConcurrentCASRetry", testConcurrentCASRetry},
+		{"ConcurrentManyOrders", testConcurrentManyOrders},
 		{"AppendEvents", testAppendEvents},
 		{"ConcurrentAppendEvents", testConcurrentAppendEvents},
 		{"ReserveRefund", testReserveRefund},

@@ -1,0 +1,271 @@
+package postgresstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Group commit.
+//
+// Each write of the hot path (CreateOrder, ApplyTransition without a
+// refund) is one statement, its own implicit transaction. Under load,
+// each of them paid a round trip, a transaction start and a commit that
+// waits for its WAL flush: on a small machine that is most of the
+// server's work per notify. The committer runs the statements that
+// concurrent callers submit together as one pipelined batch: one round
+// trip, one transaction, one commit. A caller learns its outcome only
+// after that commit, so nothing is answered before its data is durable.
+//
+// A batch's statements run in the order of their keys (the order ids they
+// lock), so that two batches lock the orders they share in the same order
+// and never deadlock on them. When the server fails a statement, the
+// whole batch rolled back: every statement of it then runs again alone,
+// so that each caller gets its own outcome and one bad statement fails
+// only itself. A failure that leaves the outcome unknown (the connection
+// lost during the batch) fails every statement of the batch, as it would
+// fail the one statement sent alone.
+
+// Batching defaults: see committerFor.
+const (
+	// defaultMaxBatch is the most statements one batch holds.
+	defaultMaxBatch = 128
+	// batchTimeout bounds one batch's run: a caller that goes away does
+	// not cancel a batch it shares with others, but a database that does
+	// not answer is not waited for forever.
+	batchTimeout = 30 * time.Second
+)
+
+// stmtUnit is one statement of the commit queue.
+type stmtUnit struct {
+	ctx  context.Context
+	key  string // the order id the statement locks first
+	sql  string
+	args []any
+	// scan reads the statement's rows; it is called once, in the
+	// committer's goroutine, and must close rows.
+	scan func(rows pgx.Rows) error
+	done chan error // receives the unit's outcome, once
+}
+
+// committer runs the statements submitted by concurrent callers in shared
+// pipelined transactions. workers goroutines each take the first unit
+// waiting and every other unit waiting behind it (up to maxBatch), so
+// that while one batch waits for its commit, the next one gathers.
+type committer struct {
+	pool     *pgxpool.Pool
+	queue    chan *stmtUnit
+	maxBatch int
+
+	mu      sync.RWMutex // held for reading while sending to queue, for writing by close
+	closed  bool
+	quit    chan struct{}
+	stopped sync.WaitGroup
+
+	batches atomic.Int64 // transactions of more than one statement
+	units   atomic.Int64 // statements run, alone or in batches
+	commits atomic.Int64 // transactions run: batches and statements alone
+}
+
+// newCommitter starts workers goroutines running the commit queue of pool.
+func newCommitter(pool *pgxpool.Pool, workers, maxBatch int) *committer {
+	c := &committer{
+		pool:     pool,
+		queue:    make(chan *stmtUnit, maxBatch),
+		maxBatch: maxBatch,
+		quit:     make(chan struct{}),
+	}
+	for range workers {
+		c.stopped.Go(c.loop)
+	}
+	return c
+}
+
+// committerWorkers is the number of batches in flight for a pool of
+// maxConns connections: half of them, at least one and at most 8, so that
+// reads keep connections of their own.
+func committerWorkers(maxConns int32) int {
+	return max(1, min(8, int(maxConns)/2))
+}
+
+// errClosed is the error of a write after Close.
+var errClosed = errors.New("postgresstore: store closed")
+
+// do runs the statement sql with args, in a batch with others or alone,
+// passes its rows to scan, and returns once its transaction has committed
+// or failed. A ctx done before the statement is sent cancels it; once sent,
+// it runs to its end (within batchTimeout), though do returns ctx's error
+// as soon as ctx is done: the outcome is then unknown to the caller, as it
+// is for any statement whose answer was not read.
+func (c *committer) do(ctx context.Context, key, sql string, args []any, scan func(pgx.Rows) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	u := &stmtUnit{ctx: ctx, key: key, sql: sql, args: args, scan: scan, done: make(chan error, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case c.queue <- u:
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	c.mu.RUnlock()
+	select {
+	case err := <-u.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops taking new units, runs the ones queued and stops the
+// workers. It may be called more than once.
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.quit)
+	}
+	c.mu.Unlock()
+	c.stopped.Wait()
+}
+
+// loop runs batches until close, then the units still queued.
+func (c *committer) loop() {
+	for {
+		select {
+		case u := <-c.queue:
+			c.runBatch(u)
+		case <-c.quit:
+			for {
+				select {
+				case u := <-c.queue:
+					c.runBatch(u)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// runBatch runs first and the units waiting behind it, and answers each.
+func (c *committer) runBatch(first *stmtUnit) {
+	batch := []*stmtUnit{first}
+take:
+	for len(batch) < c.maxBatch {
+		select {
+		case u := <-c.queue:
+			batch = append(batch, u)
+		default:
+			break take
+		}
+	}
+	// A unit whose caller went away before it was sent is not sent.
+	live := batch[:0]
+	for _, u := range batch {
+		if err := u.ctx.Err(); err != nil {
+			u.done <- err
+			continue
+		}
+		live = append(live, u)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	if len(live) == 1 {
+		live[0].done <- c.runAlone(ctx, live[0])
+		return
+	}
+	results, err := c.runPipelined(ctx, live)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The server refused a statement: the batch rolled back. Each
+		// statement runs again alone, for its own outcome.
+		for _, u := range live {
+			u.done <- c.runAlone(ctx, u)
+		}
+		return
+	}
+	for i, u := range live {
+		if err != nil {
+			u.done <- err
+			continue
+		}
+		u.done <- results[i]
+	}
+}
+
+// runAlone runs u's statement as its own transaction.
+func (c *committer) runAlone(ctx context.Context, u *stmtUnit) error {
+	c.units.Add(1)
+	c.commits.Add(1)
+	rows, err := c.pool.Query(ctx, u.sql, u.args...)
+	if err != nil {
+		return err
+	}
+	return u.scan(rows)
+}
+
+// runPipelined runs the units' statements in key order as one batch: one
+// round trip and one implicit transaction. It returns each unit's scan
+// result, or the error that failed the batch: a *pgconn.PgError when the
+// server refused a statement (the transaction rolled back), another error
+// when the outcome is unknown.
+func (c *committer) runPipelined(ctx context.Context, units []*stmtUnit) ([]error, error) {
+	order := make([]int, len(units))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(units[a].key, units[b].key) })
+	var b pgx.Batch
+	for _, i := range order {
+		b.Queue(units[i].sql, units[i].args...)
+	}
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	br := conn.SendBatch(ctx, &b)
+	results := make([]error, len(units))
+	var failed error
+	for _, i := range order {
+		rows, err := br.Query()
+		if err != nil {
+			failed = err
+			break
+		}
+		results[i] = units[i].scan(rows)
+		if err := rows.Err(); err != nil {
+			// The statement failed on the server, or the connection did.
+			failed = err
+			break
+		}
+	}
+	if err := br.Close(); err != nil && failed == nil {
+		failed = err
+	}
+	if failed != nil {
+		return nil, fmt.Errorf("a group commit of %d statements: %w", len(units), failed)
+	}
+	c.batches.Add(1)
+	c.units.Add(int64(len(units)))
+	c.commits.Add(1)
+	return results, nil
+}

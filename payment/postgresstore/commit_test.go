@@ -1,0 +1,147 @@
+package postgresstore
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"zhifu/payment"
+)
+
+// newOrderForTest returns a valid new order.
+func newOrderForTest() *payment.Order {
+	return &payment.Order{ID: payment.NewOrderID(), OutTradeNo: payment.NewOrderID(), Subject: "group commit",
+		Amount: 1234, Channel: payment.ChannelPage}
+}
+
+// manualCommitter replaces s's committer by one without workers: the test
+// runs its batches by hand.
+func manualCommitter(s *Store) *committer {
+	s.q.close()
+	s.q = newCommitter(s.pool, 0, defaultMaxBatch)
+	return s.q
+}
+
+// waitQueued waits until n units are queued on c.
+func waitQueued(t *testing.T, c *committer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(c.queue) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d units queued after 10s, want %d", len(c.queue), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestGroupCommitBatches checks that concurrent creations share
+// transactions, and that each is stored with its event.
+func TestGroupCommitBatches(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	const n = 300
+	orders := make([]*payment.Order, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		orders[i] = newOrderForTest()
+		wg.Go(func() { errs[i] = s.CreateOrder(ctx, orders[i], payment.OrderEvent{Kind: payment.EventCreated}) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if b, c := s.q.batches.Load(), s.Commits(); b == 0 || c >= n {
+		t.Fatalf("%d creations at once ran in %d transactions, %d of them batches; want fewer transactions than creations", n, c, b)
+	}
+	for _, o := range orders {
+		got, err := s.GetOrder(ctx, o.ID)
+		if err != nil || got.OutTradeNo != o.OutTradeNo || got.Version != 1 {
+			t.Fatalf("order %s: %+v, %v", o.ID, got, err)
+		}
+		events, err := s.ListEvents(ctx, o.ID)
+		if err != nil || len(events) != 1 || events[0].Seq != 1 {
+			t.Fatalf("order %s: events %+v, %v; want its created event", o.ID, events, err)
+		}
+	}
+}
+
+// TestGroupCommitOneBadStatementFailsAlone runs a batch in which the
+// server refuses one statement (an out_trade_no already used): the batch
+// rolls back, each statement runs again alone, and only the bad one fails.
+func TestGroupCommitOneBadStatementFailsAlone(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	taken := newOrderForTest()
+	if err := s.CreateOrder(ctx, taken); err != nil {
+		t.Fatal(err)
+	}
+	c := manualCommitter(s)
+	a, dup, b := newOrderForTest(), newOrderForTest(), newOrderForTest()
+	dup.OutTradeNo = taken.OutTradeNo
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i, o := range []*payment.Order{a, dup, b} {
+		wg.Go(func() { errs[i] = s.CreateOrder(ctx, o, payment.OrderEvent{Kind: payment.EventCreated}) })
+		waitQueued(t, c, i+1) // queued in this order
+	}
+	c.runBatch(<-c.queue)
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], payment.ErrDuplicate) {
+		t.Fatalf("errors %v; want nil, ErrDuplicate, nil", errs)
+	}
+	if c.batches.Load() != 0 || c.commits.Load() != 3 {
+		t.Fatalf("%d batches committed, %d transactions; want none, and 3 statements alone", c.batches.Load(), c.commits.Load())
+	}
+	for _, o := range []*payment.Order{a, b} {
+		if _, err := s.GetOrder(ctx, o.ID); err != nil {
+			t.Fatalf("order %s of the batch: %v", o.ID, err)
+		}
+	}
+	if _, err := s.GetOrder(ctx, dup.ID); !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("the duplicate: GetOrder = %v, want ErrNotFound", err)
+	}
+}
+
+// TestGroupCommitCallerGoneBeforeSend checks that a statement whose
+// caller went away while it waited in the queue is not sent.
+func TestGroupCommitCallerGoneBeforeSend(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	c := manualCommitter(s)
+	gone, stay := newOrderForTest(), newOrderForTest()
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	go func() { errs <- s.CreateOrder(ctx, gone) }()
+	waitQueued(t, c, 1)
+	go func() { errs <- s.CreateOrder(context.Background(), stay) }()
+	waitQueued(t, c, 2)
+	cancel()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled creation: %v, want context.Canceled", err)
+	}
+	c.runBatch(<-c.queue)
+	if err := <-errs; err != nil {
+		t.Fatalf("the other creation: %v", err)
+	}
+	if _, err := s.GetOrder(context.Background(), gone.ID); !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("the cancelled order: GetOrder = %v, want ErrNotFound: it was sent", err)
+	}
+	if _, err := s.GetOrder(context.Background(), stay.ID); err != nil {
+		t.Fatalf("the other order: %v", err)
+	}
+}
+
+// TestGroupCommitClosed checks that a write after Close fails.
+func TestGroupCommitClosed(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	s.Close()
+	if err := s.CreateOrder(context.Background(), newOrderForTest()); !errors.Is(err, errClosed) {
+		t.Fatalf("CreateOrder after Close: %v, want errClosed", err)
+	}
+}
