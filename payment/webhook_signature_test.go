@@ -127,29 +127,48 @@ func signsBody(header string, body []byte) bool {
 	return false
 }
 
-// nodePath returns the path of node, skipping the test when it is
-// missing, unless ZHIFU_REQUIRE_NODE=1.
-func nodePath(t *testing.T) string {
+// webhookVerifier is an independent verifier of webhook signatures, in
+// another language, from testdata/webhook: the function docs/webhooks.md
+// shows, with a command line around it. Each prints "ok" and exits 0 when
+// the signature verifies, prints "invalid: ..." and exits 1 when not.
+type webhookVerifier struct {
+	lang    string // as named in ZHIFU_REQUIRE_<LANG>
+	command string // the interpreter
+	script  string // in testdata/webhook
+	// begin and end are the lines around the function the docs show.
+	begin, end string
+}
+
+var webhookVerifiers = []webhookVerifier{
+	{"node", "node", "verify.js", "// BEGIN verifyZhifuSignature\n", "// END verifyZhifuSignature"},
+	{"php", "php", "verify.php", "// BEGIN verify_zhifu_signature\n", "// END verify_zhifu_signature"},
+	{"python", "python3", "verify.py", "# BEGIN verify_zhifu_signature\n", "# END verify_zhifu_signature"},
+}
+
+// path returns the path of v's interpreter, skipping the test when it is
+// missing, unless ZHIFU_REQUIRE_<LANG>=1 (as in CI).
+func (v webhookVerifier) path(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("node")
+	path, err := exec.LookPath(v.command)
 	if err != nil {
-		if os.Getenv("ZHIFU_REQUIRE_NODE") == "1" {
-			t.Fatalf("node is required (ZHIFU_REQUIRE_NODE=1) but not found: %v", err)
+		env := "ZHIFU_REQUIRE_" + strings.ToUpper(v.lang)
+		if os.Getenv(env) == "1" {
+			t.Fatalf("%s is required (%s=1) but not found: %v", v.command, env, err)
 		}
-		t.Skip("node not found: the independent (Node) check of webhook signatures is skipped; install nodejs or set ZHIFU_REQUIRE_NODE=1 to fail instead")
+		t.Skipf("%s not found: the independent (%s) check of webhook signatures is skipped; install it or set %s=1 to fail instead", v.command, v.lang, env)
 	}
 	return path
 }
 
-// nodeVerify runs testdata/webhook/verify.js on a request and returns its
-// output and whether it accepted the signature.
-func nodeVerify(t *testing.T, node, header string, body []byte, now time.Time) (string, bool) {
+// verify runs v on a request and returns its output and whether it
+// accepted the signature.
+func (v webhookVerifier) verify(t *testing.T, path, header string, body []byte, now time.Time) (string, bool) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "body")
 	if err := os.WriteFile(file, body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, filepath.Join("testdata", "webhook", "verify.js"), header, file, fmt.Sprint(now.Unix()), "300")
+	cmd := exec.Command(path, filepath.Join("testdata", "webhook", v.script), header, file, fmt.Sprint(now.Unix()), "300")
 	cmd.Env = append(os.Environ(), "ZHIFU_WEBHOOK_SECRET="+testWebhookSecret)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
@@ -159,16 +178,16 @@ func nodeVerify(t *testing.T, node, header string, body []byte, now time.Time) (
 	case errors.As(err, &exit) && exit.ExitCode() == 1:
 		return string(out), false
 	}
-	t.Fatalf("node verify.js: %v: %s", err, out)
+	t.Fatalf("%s %s: %v: %s", v.command, v.script, err, out)
 	return "", false
 }
 
-// TestWebhookSignatureNode: the signature of a real delivery verifies
-// with Node's own crypto module (testdata/webhook/verify.js), and a
-// tampered body, another time or a forged header does not.
-func TestWebhookSignatureNode(t *testing.T) {
+// TestWebhookSignatureOtherLanguages: the signature of a real delivery
+// verifies with Node's, PHP's and Python's own HMAC (the functions
+// docs/webhooks.md shows), and a tampered body, another time, a forged or
+// malformed header does not.
+func TestWebhookSignatureOtherLanguages(t *testing.T) {
 	t.Parallel()
-	node := nodePath(t)
 	b := sqliteBackend(t)
 	rcv := newReceiver(t, nil)
 	r := newWebhookRig(t, b, rcv, nil)
@@ -178,52 +197,64 @@ func TestWebhookSignatureNode(t *testing.T) {
 	q := rcv.next(t)
 	r.stop(t)
 	now := r.clock.Now()
-	if out, ok := nodeVerify(t, node, q.Signature, q.Body, now); !ok || strings.TrimSpace(out) != "ok" {
-		t.Fatalf("Node refuses the signature of a delivery: %s", out)
-	}
-	// Unicode in the body is signed as its UTF-8 bytes on both sides.
-	uni := []byte(`{"subject":"测试商品 ✓","amount":"12.34"}`)
-	if out, ok := nodeVerify(t, node, payment.SignWebhook(testWebhookSecret, now, uni), uni, now); !ok {
-		t.Errorf("Node refuses a signed Unicode body: %s", out)
-	}
-	for name, tc := range map[string]struct {
-		header string
-		body   []byte
-		now    time.Time
-	}{
-		"tampered body": {q.Signature, append(append([]byte(nil), q.Body...), ' '), now},
-		"stale":         {q.Signature, q.Body, now.Add(10 * time.Minute)},
-		"forged":        {payment.SignWebhook("a-forger-who-does-not-know-the-secret", now, q.Body), q.Body, now},
-		"malformed":     {"v1=00", q.Body, now},
-	} {
-		if out, ok := nodeVerify(t, node, tc.header, tc.body, tc.now); ok || !strings.HasPrefix(out, "invalid: ") {
-			t.Errorf("%s: Node answered %q, want invalid", name, out)
-		}
-		// The Go verifier agrees.
-		if err := payment.VerifyWebhookSignature(testWebhookSecret, tc.header, tc.body, tc.now, 0); err == nil {
-			t.Errorf("%s: the Go verifier accepts it", name)
-		}
+	for _, v := range webhookVerifiers {
+		t.Run(v.lang, func(t *testing.T) {
+			t.Parallel()
+			path := v.path(t)
+			if out, ok := v.verify(t, path, q.Signature, q.Body, now); !ok || strings.TrimSpace(out) != "ok" {
+				t.Fatalf("%s refuses the signature of a delivery: %s", v.lang, out)
+			}
+			// Unicode in the body is signed as its UTF-8 bytes on both sides.
+			uni := []byte(`{"subject":"测试商品 ✓","amount":"12.34"}`)
+			if out, ok := v.verify(t, path, payment.SignWebhook(testWebhookSecret, now, uni), uni, now); !ok {
+				t.Errorf("%s refuses a signed Unicode body: %s", v.lang, out)
+			}
+			_, v1, _ := strings.Cut(q.Signature, ",v1=")
+			for name, tc := range map[string]struct {
+				header string
+				body   []byte
+				now    time.Time
+			}{
+				"tampered body":   {q.Signature, append(append([]byte(nil), q.Body...), ' '), now},
+				"stale":           {q.Signature, q.Body, now.Add(10 * time.Minute)},
+				"forged":          {payment.SignWebhook("a-forger-who-does-not-know-the-secret", now, q.Body), q.Body, now},
+				"malformed":       {"v1=00", q.Body, now},
+				"no equals sign":  {"t" + q.Signature, q.Body, now},
+				"non-ASCII digit": {"t=\u00b2,v1=" + v1, q.Body, now},
+				"huge timestamp":  {"t=" + strings.Repeat("9", 5000) + ",v1=" + v1, q.Body, now},
+			} {
+				if out, ok := v.verify(t, path, tc.header, tc.body, tc.now); ok || !strings.HasPrefix(out, "invalid: ") {
+					t.Errorf("%s: %s answered %q, want invalid", name, v.lang, out)
+				}
+				// The Go verifier agrees.
+				if err := payment.VerifyWebhookSignature(testWebhookSecret, tc.header, tc.body, tc.now, 0); err == nil {
+					t.Errorf("%s: the Go verifier accepts it", name)
+				}
+			}
+		})
 	}
 }
 
-// TestWebhookDocsNodeSnippet: docs/webhooks.md shows the very function
-// that the Node check runs.
-func TestWebhookDocsNodeSnippet(t *testing.T) {
+// TestWebhookDocsSnippets: docs/webhooks.md shows the very functions that
+// the checks in other languages run.
+func TestWebhookDocsSnippets(t *testing.T) {
 	t.Parallel()
-	js, err := os.ReadFile(filepath.Join("testdata", "webhook", "verify.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok1 := strings.Cut(string(js), "// BEGIN verifyZhifuSignature\n")
-	fn, _, ok2 := strings.Cut(rest, "// END verifyZhifuSignature")
-	if !ok1 || !ok2 || !strings.Contains(fn, "function verifyZhifuSignature") {
-		t.Fatal("verify.js has no BEGIN/END verifyZhifuSignature block")
-	}
 	doc, err := os.ReadFile(filepath.Join("..", "docs", "webhooks.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(doc), fn) {
-		t.Errorf("docs/webhooks.md does not show verify.js's verifyZhifuSignature verbatim:\n%s", fn)
+	for _, v := range webhookVerifiers {
+		src, err := os.ReadFile(filepath.Join("testdata", "webhook", v.script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok1 := strings.Cut(string(src), v.begin)
+		fn, _, ok2 := strings.Cut(rest, v.end)
+		if !ok1 || !ok2 || len(fn) < 200 {
+			t.Fatalf("%s has no %q … %q block", v.script, v.begin, v.end)
+		}
+		if !strings.Contains(string(doc), fn) {
+			t.Errorf("docs/webhooks.md does not show %s's function verbatim:\n%s", v.script, fn)
+		}
 	}
 }
