@@ -43,20 +43,26 @@ type committer struct {
 
 	commits atomic.Int64 // transactions committed, for tests and metrics
 
+	// committed, when not nil, is called after each commit (the
+	// checkpointer's kick); it must not block.
+	committed func()
+
 	// enqueued, when not nil, receives a value after each unit is queued
 	// (a test hook).
 	enqueued chan struct{}
 }
 
-// newCommitter starts the commit queue on db.
-func newCommitter(db *sql.DB, stmts *stmtCache, maxBatch int) *committer {
+// newCommitter starts the commit queue on db; committed, when not nil, is
+// called after each commit.
+func newCommitter(db *sql.DB, stmts *stmtCache, maxBatch int, committed func()) *committer {
 	c := &committer{
-		db:       db,
-		stmts:    stmts,
-		queue:    make(chan *unit, maxBatch),
-		maxBatch: maxBatch,
-		quit:     make(chan struct{}),
-		stopped:  make(chan struct{}),
+		db:        db,
+		stmts:     stmts,
+		committed: committed,
+		queue:     make(chan *unit, maxBatch),
+		maxBatch:  maxBatch,
+		quit:      make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	go c.loop()
 	return c
@@ -185,6 +191,9 @@ func (c *committer) runTx(batch []*unit, results []error) error {
 		return fmt.Errorf("sqlitestore: commit: %w", err)
 	}
 	c.commits.Add(1)
+	if c.committed != nil {
+		c.committed()
+	}
 	return nil
 }
 

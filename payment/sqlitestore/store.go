@@ -19,7 +19,8 @@
 // caller returns only once the transaction holding its unit has committed.
 // Under concurrent writes, such as many notifies at once, commits are
 // shared and the store does more writes per second than the disk does
-// fsyncs.
+// fsyncs. Checkpoints (copying the WAL into the database file) run in a
+// goroutine of their own, not in the writer's commits.
 //
 // # Schema
 //
@@ -79,6 +80,7 @@ type Store struct {
 	// queueing for the one connection that writes.
 	rdb   *sql.DB
 	q     *committer
+	ckpt  *checkpointer
 	stmts *stmtCache
 	now   func() time.Time
 }
@@ -105,6 +107,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// the open transaction, never for durability (the WAL is), so it
 		// lives in memory.
 		"_pragma=temp_store(MEMORY)",
+		// Checkpoints run in the background (checkpoint.go).
+		"_pragma=wal_autocheckpoint(0)",
 		"_txlock=immediate",
 	}, "&")
 	db, err := sql.Open("sqlite", dsn)
@@ -139,8 +143,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		rdb.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
+	cdb, err := sql.Open("sqlite", "file:"+path+"?"+fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()))
+	if err != nil {
+		stmts.close()
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for checkpoints: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
 	s := &Store{db: db, rdb: rdb, now: time.Now, stmts: stmts}
-	s.q = newCommitter(db, s.stmts, defaultMaxBatch)
+	s.ckpt = newCheckpointer(cdb, checkpointInterval)
+	s.q = newCommitter(db, s.stmts, defaultMaxBatch, s.ckpt.committed)
 	return s, nil
 }
 
@@ -154,6 +167,13 @@ func checkPragmas(ctx context.Context, db *sql.DB) error {
 	}
 	if err := db.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil {
 		return err
+	}
+	var auto int
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil {
+		return err
+	}
+	if auto != 0 {
+		return fmt.Errorf("wal_autocheckpoint=%d, want 0 (the checkpointer runs them)", auto)
 	}
 	if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
 		return err
@@ -190,6 +210,7 @@ func (s *Store) Close() error {
 	s.q.close()
 	s.stmts.close()
 	s.rdb.Close()
+	s.ckpt.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlitestore: close: %w", err)
 	}
