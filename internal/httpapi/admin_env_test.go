@@ -72,6 +72,9 @@ type adminEnvOptions struct {
 	// webhooks, when set, has the Service send webhooks to this receiver,
 	// with its jobs started, and the pages show and resend them.
 	webhooks *hookReceiver
+	// webhooksQueued, with webhooks, leaves the webhook jobs stopped: an
+	// event is recorded and its first delivery stays queued.
+	webhooksQueued bool
 }
 
 // adminOpenSQLite opens a store on a new SQLite file.
@@ -127,7 +130,9 @@ func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *admin
 	e.admin = httpapi.AdminConfig{Service: svc, Store: store, Password: adminTestPassword, Logger: logger, Now: e.clock.Now}
 	if e.hooks != nil {
 		e.admin.Webhooks = httpapi.AdminWebhooksOf(e.hooks.w)
-		e.hooks.start(t, svc)
+		if !opts.webhooksQueued {
+			e.hooks.start(t, svc)
+		}
 	}
 	if opts.edit != nil {
 		opts.edit(&e.admin)
