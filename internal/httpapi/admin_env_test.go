@@ -80,25 +80,48 @@ type adminEnvOptions struct {
 // adminOpenSQLite opens a store on a new SQLite file.
 func adminOpenSQLite(t testing.TB) payment.Store {
 	t.Helper()
-	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "zhifu.db"))
-	if err != nil {
-		t.Fatal(err)
+	return adminOpenSQLiteShared(t, 1)[0]
+}
+
+// adminOpenSQLiteShared opens n stores on one new SQLite file, as n
+// processes on one machine would.
+func adminOpenSQLiteShared(t testing.TB, n int) []payment.Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "zhifu.db")
+	out := make([]payment.Store, n)
+	for i := range out {
+		s, err := sqlitestore.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return out
 }
 
 // adminOpenPostgres opens a store in a new PostgreSQL schema of the
 // test's own, dropped when it ends (or skips the test without a server).
 func adminOpenPostgres(t testing.TB) payment.Store {
 	t.Helper()
+	return adminOpenPostgresShared(t, 1)[0]
+}
+
+// adminOpenPostgresShared opens n stores on one new PostgreSQL schema, as
+// n instances of a deployment would.
+func adminOpenPostgresShared(t testing.TB, n int) []payment.Store {
+	t.Helper()
 	_, dsn := testpg.Schema(t)
-	s, err := postgresstore.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
+	out := make([]payment.Store, n)
+	for i := range out {
+		s, err := postgresstore.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return out
 }
 
 // adminNewEnv starts an adminEnv on the store, logged out.
