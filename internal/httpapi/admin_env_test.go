@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -53,14 +52,13 @@ type adminEnv struct {
 	ts     *sandbox.TestServer
 	sb     *sandbox.Sandbox
 	store  payment.Store
-	svc    *payment.Service
-	cfg    payment.Config
 	admin  httpapi.AdminConfig
-	srv    *httptest.Server
 	clock  *adminClock
 	logs   *syncBuffer
 	client *http.Client
-	hooks  *hookRig // with adminEnvOptions.webhooks
+	// serviceEnv is the server and the Service, with its webhooks with
+	// adminEnvOptions.webhooks.
+	*serviceEnv
 }
 
 // adminEnvOptions change an adminEnv.
@@ -130,32 +128,15 @@ func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *admin
 	e := &adminEnv{t: t, ts: sandbox.NewTestServer(t), store: store, clock: &adminClock{t: time.Now()}, logs: &syncBuffer{}}
 	e.sb = e.ts.Sandbox
 	app, _ := e.sb.App(e.ts.AppID)
-	mux := http.NewServeMux()
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.cfg = payment.Config{
-		Store: store, Alipay: e.ts.Client(), SellerID: app.SellerID,
-		NotifyURL: e.srv.URL + "/notify", ReturnURL: e.srv.URL + "/return", Logger: logger,
-	}
+	cfg := payment.Config{Store: store, Alipay: e.ts.Client(), SellerID: app.SellerID, Logger: logger}
 	if opts.sellerID != "" {
-		e.cfg.SellerID = opts.sellerID
+		cfg.SellerID = opts.sellerID
 	}
-	if opts.webhooks != nil {
-		e.hooks = newHookRig(t, store, opts.webhooks, logger)
-		e.hooks.wire(t, store, &e.cfg)
-	}
-	svc, err := payment.New(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc = svc
-	e.admin = httpapi.AdminConfig{Service: svc, Store: store, Password: adminTestPassword, Logger: logger, Now: e.clock.Now}
+	e.serviceEnv = newServiceEnv(t, cfg, serviceWebhooks{rcv: opts.webhooks, queued: opts.webhooksQueued})
+	e.admin = httpapi.AdminConfig{Service: e.svc, Store: store, Password: adminTestPassword, Logger: logger, Now: e.clock.Now}
 	if e.hooks != nil {
 		e.admin.Webhooks = httpapi.AdminWebhooksOf(e.hooks.w)
-		if !opts.webhooksQueued {
-			e.hooks.start(t, svc)
-		}
 	}
 	if opts.edit != nil {
 		opts.edit(&e.admin)
@@ -164,8 +145,7 @@ func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *admin
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/notify", svc.NotifyHandler())
-	mux.Handle("/admin/", h)
+	e.mux.Handle("/admin/", h)
 	e.client = e.newClient()
 	return e
 }
