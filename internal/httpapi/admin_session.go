@@ -34,9 +34,9 @@ type adminSession struct {
 
 // adminSessions makes and checks session tokens: the session id and its
 // expiry, signed with HMAC-SHA256, so that any instance holding the key
-// can check them without shared state. Logging out records the session
-// in the store, which every instance on the same database asks about
-// each token it accepts, until the token expires.
+// can check them. Logging out records the session in the store, which
+// every instance on the same database asks about each token it would
+// accept (one lookup by key), until the token expires.
 type adminSessions struct {
 	key   []byte
 	ttl   time.Duration
