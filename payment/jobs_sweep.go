@@ -30,6 +30,9 @@ type SweepResult struct {
 	// IdempotencyKeysPurged is how many expired idempotency records it
 	// deleted (when the store is an IdempotencyStore).
 	IdempotencyKeysPurged int64
+	// AdminSessionsPurged is how many revocations of admin sessions
+	// long expired it deleted.
+	AdminSessionsPurged int64
 }
 
 // Sweep schedules the jobs that are missing, so that nothing is lost
@@ -59,7 +62,8 @@ type SweepResult struct {
 //
 // It also deletes the idempotency records of the JSON API older than
 // IdempotencyTTL, when the store keeps them (an IdempotencyStore):
-// housekeeping, since expired records are ignored anyway.
+// housekeeping, since expired records are ignored anyway; and likewise
+// the revocations of admin sessions that ended over an hour ago.
 //
 // Each listing stops after JobsConfig.SweepLimit entries. A failing
 // listing does not stop the others; the error joins them all.
@@ -99,6 +103,9 @@ func (j *Jobs) Sweep(ctx context.Context) (SweepResult, error) {
 		res.IdempotencyKeysPurged = n
 		errs = append(errs, err)
 	}
+	n, err := j.cfg.Store.PurgeAdminSessionRevocations(ctx, now.Add(-adminSessionPurgeGrace))
+	res.AdminSessionsPurged = n
+	errs = append(errs, err)
 
 	if res.Scheduled > 0 || res.Webhooks > 0 {
 		j.log.InfoContext(ctx, "payment: sweep scheduled missing jobs",

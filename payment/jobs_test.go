@@ -1,6 +1,7 @@
 package payment_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -257,12 +258,19 @@ func TestJobsSweep(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Logged-out admin sessions: one ended over an hour ago (purged),
+		// one a minute ago (kept for clocks running behind), one still on.
+		for i, exp := range []time.Time{t0.Add(-61 * time.Minute), t0.Add(-time.Minute), t0.Add(time.Hour)} {
+			if err := b.store.RevokeAdminSession(ctx, bytes.Repeat([]byte{byte(i + 1)}, payment.AdminSessionHashLen), exp); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		res, err := j.Sweep(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (payment.SweepResult{Orders: 2, Refunds: 1, PaidAfterClose: 2, Scheduled: 7, IdempotencyKeysPurged: 1}); res != want {
+		if want := (payment.SweepResult{Orders: 2, Refunds: 1, PaidAfterClose: 2, Scheduled: 7, IdempotencyKeysPurged: 1, AdminSessionsPurged: 1}); res != want {
 			t.Errorf("sweep %+v, want %+v", res, want)
 		}
 		rows := b.jobRows(t, payment.JobKindReconcileOrder)

@@ -26,7 +26,8 @@ var (
 	ErrInvalid = errors.New("payment: invalid input")
 )
 
-// Store keeps orders, their event logs, refunds and quarantined notifies.
+// Store keeps orders, their event logs, refunds and quarantined notifies,
+// and the admin sessions that were logged out.
 // Implementations: [zhifu/payment/sqlitestore] and
 // [zhifu/payment/postgresstore], both checked by [zhifu/payment/storetest].
 //
@@ -140,6 +141,10 @@ type Store interface {
 	// applied at the time. A notify already marked is ErrConflict, an
 	// unknown one ErrNotFound.
 	MarkReplayed(ctx context.Context, id int64, at time.Time) error
+
+	// AdminSessionStore records the logged-out sessions of the admin
+	// pages, for every instance to refuse.
+	AdminSessionStore
 
 	// Close releases the store's resources. Calls after Close fail.
 	Close() error

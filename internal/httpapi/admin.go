@@ -32,7 +32,9 @@ type AdminConfig struct {
 	// which refunds, closes and replays (required).
 	Service *payment.Service
 	// Store is the Service's store, read for the order listings, the
-	// events and the quarantine (required).
+	// events and the quarantine (required). It also records the sessions
+	// that logged out, which every instance on it then refuses: one
+	// lookup by key per request.
 	Store payment.Store
 	// Password is the operator's password, in clear (at least 8
 	// characters), or a hash made by AdminHashPassword (which starts with
@@ -112,7 +114,7 @@ func NewAdmin(cfg AdminConfig) (http.Handler, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		password: pw,
-		sessions: adminNewSessions(cfg.SessionKey, cfg.SessionTTL, cfg.Now),
+		sessions: adminNewSessions(cfg.SessionKey, cfg.SessionTTL, cfg.Now, cfg.Store),
 		limiter:  adminNewLoginLimiter(cfg.Now),
 		pages:    pages,
 	}

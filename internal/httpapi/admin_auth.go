@@ -16,19 +16,35 @@ const adminMaxFormBytes = 64 << 10
 type adminHandler func(w http.ResponseWriter, r *http.Request, sess *adminSession)
 
 // session returns the request's session, or nil without a valid one.
-func (s *adminServer) session(r *http.Request) *adminSession {
+// The error is for a session that could not be checked: the store did
+// not answer.
+func (s *adminServer) session(r *http.Request) (*adminSession, error) {
 	c, err := r.Cookie(adminSessionCookie)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return s.sessions.check(c.Value)
+	sess, err := s.sessions.check(r.Context(), c.Value)
+	if err != nil {
+		s.log.Error("httpapi: admin: checking the session failed", "path", r.URL.Path, "error", err)
+	}
+	return sess, err
+}
+
+// sessionError shows the page of a session that could not be checked.
+func (s *adminServer) sessionError(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, nil, http.StatusServiceUnavailable, "出错了 Something went wrong",
+		"Your login could not be checked: the database did not answer, so nothing was done. Try again in a moment.")
 }
 
 // page wraps a GET page: without a session, the browser is sent to the
 // login page, which comes back here afterwards.
 func (s *adminServer) page(h adminHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess := s.session(r)
+		sess, err := s.session(r)
+		if err != nil {
+			s.sessionError(w, r)
+			return
+		}
 		if sess == nil {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				s.fail(w, r, nil, http.StatusUnauthorized, "请先登录 Please log in", "This page requires a login.")
@@ -46,7 +62,11 @@ func (s *adminServer) page(h adminHandler) http.Handler {
 // parsed, at most adminMaxFormBytes.
 func (s *adminServer) form(h adminHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess := s.session(r)
+		sess, err := s.session(r)
+		if err != nil {
+			s.sessionError(w, r)
+			return
+		}
 		if sess == nil {
 			s.fail(w, r, nil, http.StatusUnauthorized, "请先登录 Please log in",
 				"Your session has ended, so nothing was done. Log in and try again.")
@@ -114,7 +134,7 @@ type adminLoginView struct {
 
 // loginPage shows the login form.
 func (s *adminServer) loginPage(w http.ResponseWriter, r *http.Request) {
-	if s.session(r) != nil {
+	if sess, _ := s.session(r); sess != nil {
 		http.Redirect(w, r, s.safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
@@ -155,9 +175,15 @@ func (s *adminServer) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, view.Next, http.StatusSeeOther)
 }
 
-// logout ends the session.
+// logout ends the session on every instance. When that cannot be
+// recorded the cookie is kept, so that the operator can try again.
 func (s *adminServer) logout(w http.ResponseWriter, r *http.Request, sess *adminSession) {
-	s.sessions.revoke(sess)
+	if err := s.sessions.revoke(r.Context(), sess); err != nil {
+		s.log.Error("httpapi: admin logout failed", "client", adminClient(r), "error", err)
+		s.fail(w, r, sess, http.StatusServiceUnavailable, "退出失败 Logout failed",
+			"The logout could not be recorded (the database did not answer), so you are still logged in. Try again in a moment.")
+		return
+	}
 	http.SetCookie(w, s.cookie("", -1))
 	s.log.Info("httpapi: admin logout", "client", adminClient(r))
 	http.Redirect(w, r, s.base+"/login", http.StatusSeeOther)

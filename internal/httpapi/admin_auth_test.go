@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
@@ -277,4 +278,99 @@ func TestAdminConfig(t *testing.T) {
 	}
 	h.login(h.client)
 	h.wantSecretsAbsent("the orders page", h.get("/admin/orders").body)
+}
+
+// TestAdminLogoutEverywhere: two instances with one session key, each on
+// its own connection to one database, accept each other's sessions; a
+// logout on one ends the session on the other as well (pages and forms),
+// and leaves the operator's other sessions alone.
+func TestAdminLogoutEverywhere(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		adminTestLogoutEverywhere(t, adminOpenSQLiteShared(t, 2))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		adminTestLogoutEverywhere(t, adminOpenPostgresShared(t, 2))
+	})
+}
+
+func adminTestLogoutEverywhere(t *testing.T, stores []payment.Store) {
+	key := bytes.Repeat([]byte("k"), httpapi.AdminMinSessionKeyLen) // a test key
+	sameKey := adminEnvOptions{edit: func(c *httpapi.AdminConfig) { c.SessionKey = key }}
+	a := adminNewEnv(t, stores[0], sameKey)
+	b := adminNewEnv(t, stores[1], sameKey)
+	pending := a.create("pending", 300, nil)
+
+	// carry returns a client of b holding the session cookies of c, a
+	// client of a: the same browser, sent to the other instance.
+	carry := func(c *http.Client) *http.Client {
+		ua, _ := url.Parse(a.srv.URL + "/admin/")
+		ub, _ := url.Parse(b.srv.URL + "/admin/")
+		cb := b.newClient()
+		cb.Jar.SetCookies(ub, c.Jar.Cookies(ua))
+		return cb
+	}
+	a.login(a.client)
+	onB := carry(a.client)
+	kept := a.newClient() // another session, which stays
+	a.login(kept)
+	keptOnB := carry(kept)
+	for name, r := range map[string]adminResponse{
+		"a": a.getWith(a.client, "/admin/orders"), "b": b.getWith(onB, "/admin/orders"),
+		"other on a": a.getWith(kept, "/admin/orders"), "other on b": b.getWith(keptOnB, "/admin/orders"),
+	} {
+		if r.status != http.StatusOK {
+			t.Fatalf("before the logout, %s: %d", name, r.status)
+		}
+	}
+	tokenOnA := a.csrf(a.client, "/admin/orders")
+
+	token := b.csrf(onB, "/admin/orders")
+	if r := b.postWith(onB, "/admin/logout", url.Values{"csrf": {token}}, http.Header{"Origin": {b.srv.URL}}); r.status != http.StatusSeeOther || r.location != "/admin/login" {
+		t.Fatalf("logout on b: %d to %q", r.status, r.location)
+	}
+
+	if r := a.getWith(a.client, "/admin/orders"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/admin/login") {
+		t.Errorf("a accepts the session logged out on b: %d to %q", r.status, r.location)
+	}
+	r := a.postWith(a.client, "/admin/orders/"+pending.Order.ID+"/close", url.Values{"csrf": {tokenOnA}, "confirm": {"yes"}},
+		http.Header{"Origin": {a.srv.URL}})
+	if r.status != http.StatusUnauthorized {
+		t.Errorf("a form on a with the session logged out on b: %d", r.status)
+	}
+	if o := a.order(pending.Order.ID); o.Status != payment.StatusPending {
+		t.Errorf("the refused form closed the order: %s", o.Status)
+	}
+	if r := b.getWith(onB, "/admin/orders"); r.status != http.StatusSeeOther {
+		t.Errorf("b accepts the session it logged out: %d", r.status)
+	}
+	if r := a.getWith(kept, "/admin/orders"); r.status != http.StatusOK {
+		t.Errorf("the other session ended on a: %d", r.status)
+	}
+	if r := b.getWith(keptOnB, "/admin/orders"); r.status != http.StatusOK {
+		t.Errorf("the other session ended on b: %d", r.status)
+	}
+}
+
+// TestAdminSessionStoreDown: when the store cannot say whether a session
+// was logged out, the pages refuse it with a 503 page rather than let it
+// in, and a logout that cannot be recorded says so and keeps the cookie.
+func TestAdminSessionStoreDown(t *testing.T) {
+	t.Parallel()
+	store := adminOpenSQLite(t)
+	e := adminNewEnv(t, store, adminEnvOptions{})
+	e.login(e.client)
+	token := e.csrf(e.client, "/admin/orders")
+	store.Close()
+
+	if r := e.get("/admin/orders"); r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "could not be checked") {
+		t.Errorf("page with the store down: %d\n%s", r.status, r.body)
+	}
+	r := e.post("/admin/logout", url.Values{"csrf": {token}})
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Set-Cookie") != "" {
+		t.Errorf("logout with the store down: %d, Set-Cookie %q", r.status, r.header.Get("Set-Cookie"))
+	}
+	e.wantSecretsAbsent("the 503 page", r.body)
 }

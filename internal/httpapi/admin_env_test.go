@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -53,14 +52,13 @@ type adminEnv struct {
 	ts     *sandbox.TestServer
 	sb     *sandbox.Sandbox
 	store  payment.Store
-	svc    *payment.Service
-	cfg    payment.Config
 	admin  httpapi.AdminConfig
-	srv    *httptest.Server
 	clock  *adminClock
 	logs   *syncBuffer
 	client *http.Client
-	hooks  *hookRig // with adminEnvOptions.webhooks
+	// serviceEnv is the server and the Service, with its webhooks with
+	// adminEnvOptions.webhooks.
+	*serviceEnv
 }
 
 // adminEnvOptions change an adminEnv.
@@ -72,30 +70,56 @@ type adminEnvOptions struct {
 	// webhooks, when set, has the Service send webhooks to this receiver,
 	// with its jobs started, and the pages show and resend them.
 	webhooks *hookReceiver
+	// webhooksQueued, with webhooks, leaves the webhook jobs stopped: an
+	// event is recorded and its first delivery stays queued.
+	webhooksQueued bool
 }
 
 // adminOpenSQLite opens a store on a new SQLite file.
 func adminOpenSQLite(t testing.TB) payment.Store {
 	t.Helper()
-	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "zhifu.db"))
-	if err != nil {
-		t.Fatal(err)
+	return adminOpenSQLiteShared(t, 1)[0]
+}
+
+// adminOpenSQLiteShared opens n stores on one new SQLite file, as n
+// processes on one machine would.
+func adminOpenSQLiteShared(t testing.TB, n int) []payment.Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "zhifu.db")
+	out := make([]payment.Store, n)
+	for i := range out {
+		s, err := sqlitestore.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return out
 }
 
 // adminOpenPostgres opens a store in a new PostgreSQL schema of the
 // test's own, dropped when it ends (or skips the test without a server).
 func adminOpenPostgres(t testing.TB) payment.Store {
 	t.Helper()
+	return adminOpenPostgresShared(t, 1)[0]
+}
+
+// adminOpenPostgresShared opens n stores on one new PostgreSQL schema, as
+// n instances of a deployment would.
+func adminOpenPostgresShared(t testing.TB, n int) []payment.Store {
+	t.Helper()
 	_, dsn := testpg.Schema(t)
-	s, err := postgresstore.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
+	out := make([]payment.Store, n)
+	for i := range out {
+		s, err := postgresstore.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return out
 }
 
 // adminNewEnv starts an adminEnv on the store, logged out.
@@ -104,30 +128,15 @@ func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *admin
 	e := &adminEnv{t: t, ts: sandbox.NewTestServer(t), store: store, clock: &adminClock{t: time.Now()}, logs: &syncBuffer{}}
 	e.sb = e.ts.Sandbox
 	app, _ := e.sb.App(e.ts.AppID)
-	mux := http.NewServeMux()
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.cfg = payment.Config{
-		Store: store, Alipay: e.ts.Client(), SellerID: app.SellerID,
-		NotifyURL: e.srv.URL + "/notify", ReturnURL: e.srv.URL + "/return", Logger: logger,
-	}
+	cfg := payment.Config{Store: store, Alipay: e.ts.Client(), SellerID: app.SellerID, Logger: logger}
 	if opts.sellerID != "" {
-		e.cfg.SellerID = opts.sellerID
+		cfg.SellerID = opts.sellerID
 	}
-	if opts.webhooks != nil {
-		e.hooks = newHookRig(t, store, opts.webhooks, logger)
-		e.hooks.wire(t, store, &e.cfg)
-	}
-	svc, err := payment.New(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc = svc
-	e.admin = httpapi.AdminConfig{Service: svc, Store: store, Password: adminTestPassword, Logger: logger, Now: e.clock.Now}
+	e.serviceEnv = newServiceEnv(t, cfg, serviceWebhooks{rcv: opts.webhooks, queued: opts.webhooksQueued})
+	e.admin = httpapi.AdminConfig{Service: e.svc, Store: store, Password: adminTestPassword, Logger: logger, Now: e.clock.Now}
 	if e.hooks != nil {
 		e.admin.Webhooks = httpapi.AdminWebhooksOf(e.hooks.w)
-		e.hooks.start(t, svc)
 	}
 	if opts.edit != nil {
 		opts.edit(&e.admin)
@@ -136,8 +145,7 @@ func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *admin
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/notify", svc.NotifyHandler())
-	mux.Handle("/admin/", h)
+	e.mux.Handle("/admin/", h)
 	e.client = e.newClient()
 	return e
 }

@@ -7,13 +7,17 @@ import (
 	"zhifu/alipay"
 )
 
-// AdminWebhookLister lists the webhook deliveries of an order, for its
-// timeline on the admin pages (AdminConfig.Webhooks), and resends an
-// event when the operator asks. The webhook sender implements it.
+// AdminWebhookLister lists the webhook events of an order with their
+// deliveries, for its page on the admin pages (AdminConfig.Webhooks), and
+// resends an event when the operator asks. The webhook sender implements
+// it.
 type AdminWebhookLister interface {
-	// ListWebhookAttempts returns every delivery attempt of the order's
-	// webhooks, oldest first; none for an order without any.
-	ListWebhookAttempts(ctx context.Context, orderID string) ([]AdminWebhookAttempt, error)
+	// ListWebhookEvents returns the order's webhook events, in the order
+	// of its changes, each with its delivery attempts oldest first; none
+	// for an order without any. An event not attempted yet (its first
+	// delivery still queued, or lost and recorded again by the sweep) is
+	// listed too, with no attempts: every event can be resent.
+	ListWebhookEvents(ctx context.Context, orderID string) ([]AdminWebhookEvent, error)
 	// ResendWebhook delivers the event again now, whatever its status,
 	// and returns the attempt, recorded as manual (its EventType may be
 	// left empty: the pages know it). An attempt that was
@@ -21,6 +25,18 @@ type AdminWebhookLister interface {
 	// say so. The error is for an attempt that could not be made or
 	// recorded; an unknown event wraps payment.ErrNotFound.
 	ResendWebhook(ctx context.Context, eventID string) (AdminWebhookAttempt, error)
+}
+
+// AdminWebhookEvent is one webhook event of an order, with its delivery
+// attempts.
+type AdminWebhookEvent struct {
+	// EventID is the event's stable id.
+	EventID string
+	// EventType is what the event says happened, such as "payment.paid".
+	EventType string
+	// Attempts are the event's delivery attempts, oldest first; none
+	// before the first.
+	Attempts []AdminWebhookAttempt
 }
 
 // AdminWebhookAttempt is one attempt to deliver a webhook event to the

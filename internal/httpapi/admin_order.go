@@ -22,7 +22,7 @@ type adminOrderView struct {
 	CanRefund, CanClose bool
 	Refunds             []payment.Refund
 	Timeline            []adminTimelineEntry
-	// Webhooks are the order's webhook events with an attempt, each
+	// Webhooks are the order's webhook events, attempted or not, each
 	// with a resend form.
 	Webhooks []adminWebhookEvent
 	// Notice is a result to show in green; Problem in amber.
@@ -111,14 +111,14 @@ func (s *adminServer) showOrder(w http.ResponseWriter, r *http.Request, sess *ad
 		s.orderError(w, r, sess, err)
 		return
 	}
-	var hooks []AdminWebhookAttempt
+	var hooks []AdminWebhookEvent
 	if s.cfg.Webhooks != nil {
-		if hooks, err = s.cfg.Webhooks.ListWebhookAttempts(ctx, o.ID); err != nil {
-			s.log.Error("httpapi: admin: listing webhook attempts failed", "out_trade_no", o.OutTradeNo, "error", err)
+		if hooks, err = s.cfg.Webhooks.ListWebhookEvents(ctx, o.ID); err != nil {
+			s.log.Error("httpapi: admin: listing webhook events failed", "out_trade_no", o.OutTradeNo, "error", err)
 			v.TimelineNote = "The webhook deliveries could not be read; they are missing below."
 		}
 	}
-	v.Timeline = adminMergeTimeline(events, hooks)
+	v.Timeline = adminMergeTimeline(events, adminWebhookAttempts(hooks))
 	v.Webhooks = adminWebhookEvents(hooks)
 	if edit != nil {
 		edit(v)

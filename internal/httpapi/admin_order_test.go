@@ -279,9 +279,9 @@ func TestAdminClose(t *testing.T) {
 
 // adminWebhooks is a webhook history for the timeline, as the webhook
 // sender will provide it.
-type adminWebhooks map[string][]httpapi.AdminWebhookAttempt
+type adminWebhooks map[string][]httpapi.AdminWebhookEvent
 
-func (w adminWebhooks) ListWebhookAttempts(_ context.Context, orderID string) ([]httpapi.AdminWebhookAttempt, error) {
+func (w adminWebhooks) ListWebhookEvents(_ context.Context, orderID string) ([]httpapi.AdminWebhookEvent, error) {
 	return w[orderID], nil
 }
 
@@ -312,9 +312,13 @@ func TestAdminExtensions(t *testing.T) {
 	p := e.create("hooked", 100, nil)
 	e.pay(p)
 	o := e.order(p.Order.ID)
-	hooks[o.ID] = []httpapi.AdminWebhookAttempt{
-		{EventID: "evt_second", EventType: "order.paid", Attempt: 2, At: o.PaidAt.Add(time.Hour), StatusCode: 200, Delivered: true},
-		{EventID: "evt_first", EventType: "order.paid", Attempt: 1, At: o.PaidAt.Add(time.Minute), StatusCode: 503, Error: "answered 503 <b>busy</b>", NextAttemptAt: o.PaidAt.Add(time.Hour)},
+	hooks[o.ID] = []httpapi.AdminWebhookEvent{
+		{EventID: "evt_second", EventType: "order.paid", Attempts: []httpapi.AdminWebhookAttempt{
+			{EventID: "evt_second", EventType: "order.paid", Attempt: 2, At: o.PaidAt.Add(time.Hour), StatusCode: 200, Delivered: true},
+		}},
+		{EventID: "evt_first", EventType: "order.paid", Attempts: []httpapi.AdminWebhookAttempt{
+			{EventID: "evt_first", EventType: "order.paid", Attempt: 1, At: o.PaidAt.Add(time.Minute), StatusCode: 503, Error: "answered 503 <b>busy</b>", NextAttemptAt: o.PaidAt.Add(time.Hour)},
+		}},
 	}
 	e.login(e.client)
 	page := e.get("/admin/orders/" + o.ID)

@@ -1,15 +1,19 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"zhifu/payment"
 )
 
 // adminSessionCookie is the name of the session cookie.
@@ -30,19 +34,18 @@ type adminSession struct {
 
 // adminSessions makes and checks session tokens: the session id and its
 // expiry, signed with HMAC-SHA256, so that any instance holding the key
-// can check them without shared state. Logging out revokes the token in
-// this process until it expires.
+// can check them. Logging out records the session in the store, which
+// every instance on the same database asks about each token it would
+// accept (one lookup by key), until the token expires.
 type adminSessions struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
-
-	mu      sync.Mutex
-	revoked map[string]time.Time // session id → its expiry
+	key   []byte
+	ttl   time.Duration
+	now   func() time.Time
+	store payment.AdminSessionStore
 }
 
-func adminNewSessions(key []byte, ttl time.Duration, now func() time.Time) *adminSessions {
-	return &adminSessions{key: key, ttl: ttl, now: now, revoked: map[string]time.Time{}}
+func adminNewSessions(key []byte, ttl time.Duration, now func() time.Time, store payment.AdminSessionStore) *adminSessions {
+	return &adminSessions{key: key, ttl: ttl, now: now, store: store}
 }
 
 // mac returns the HMAC of the parts under the sessions' key, with the
@@ -75,37 +78,39 @@ func (m *adminSessions) session(id []byte, exp time.Time) *adminSession {
 }
 
 // check returns the session of token, or nil if the token is malformed,
-// forged, expired or revoked.
-func (m *adminSessions) check(token string) *adminSession {
+// forged, expired or revoked. The error is for a store that could not
+// say whether the session was revoked.
+func (m *adminSessions) check(ctx context.Context, token string) (*adminSession, error) {
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	enc := base64.RawURLEncoding
 	payload, err := enc.DecodeString(p)
 	if err != nil || len(payload) != adminSessionIDLen+8 {
-		return nil
+		return nil, nil
 	}
 	mac, err := enc.DecodeString(sig)
 	if err != nil || !hmac.Equal(mac, m.mac("session", payload)) {
-		return nil
+		return nil, nil
 	}
 	id := payload[:adminSessionIDLen]
 	secs := binary.BigEndian.Uint64(payload[adminSessionIDLen:])
 	if secs > 1<<62 {
-		return nil
+		return nil, nil
 	}
 	exp := time.Unix(int64(secs), 0)
 	if !m.now().Before(exp) {
-		return nil
+		return nil, nil
 	}
-	m.mu.Lock()
-	_, revoked := m.revoked[string(id)]
-	m.mu.Unlock()
+	revoked, err := m.store.AdminSessionRevoked(ctx, adminSessionHash(id))
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: admin session: %w", err)
+	}
 	if revoked {
-		return nil
+		return nil, nil
 	}
-	return m.session(id, exp)
+	return m.session(id, exp), nil
 }
 
 // validCSRF reports whether token is the CSRF token of sess, comparing
@@ -114,18 +119,20 @@ func (m *adminSessions) validCSRF(sess *adminSession, token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(sess.csrf)) == 1
 }
 
-// revoke ends sess in this process: its token is refused until it would
-// have expired anyway.
-func (m *adminSessions) revoke(sess *adminSession) {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for id, exp := range m.revoked {
-		if !now.Before(exp) {
-			delete(m.revoked, id)
-		}
+// revoke ends sess on every instance on the store: its token is refused
+// until it would have expired anyway.
+func (m *adminSessions) revoke(ctx context.Context, sess *adminSession) error {
+	if err := m.store.RevokeAdminSession(ctx, adminSessionHash(sess.id), sess.expires); err != nil {
+		return fmt.Errorf("httpapi: admin logout: %w", err)
 	}
-	m.revoked[string(sess.id)] = sess.expires
+	return nil
+}
+
+// adminSessionHash names the session of id in the store: its SHA-256
+// hash, so that the store holds nothing of the token.
+func adminSessionHash(id []byte) []byte {
+	h := sha256.Sum256(id)
+	return h[:]
 }
 
 // Limits of adminLoginLimiter.

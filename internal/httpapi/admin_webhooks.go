@@ -21,20 +21,21 @@ func AdminWebhooksOf(w *payment.Webhooks) AdminWebhookLister {
 // adminWebhookSender is the AdminWebhookLister of a payment.Webhooks.
 type adminWebhookSender struct{ w *payment.Webhooks }
 
-// ListWebhookAttempts implements AdminWebhookLister.
-func (h adminWebhookSender) ListWebhookAttempts(ctx context.Context, orderID string) ([]AdminWebhookAttempt, error) {
+// ListWebhookEvents implements AdminWebhookLister.
+func (h adminWebhookSender) ListWebhookEvents(ctx context.Context, orderID string) ([]AdminWebhookEvent, error) {
 	events, err := h.w.ListWebhookEvents(ctx, orderID)
 	if err != nil {
 		return nil, err
 	}
-	var out []AdminWebhookAttempt
-	for _, e := range events {
+	out := make([]AdminWebhookEvent, len(events))
+	for i, e := range events {
 		attempts, err := h.w.ListWebhookAttempts(ctx, e.ID)
 		if err != nil {
 			return nil, err
 		}
-		for i := range attempts {
-			out = append(out, adminWebhookAttemptOf(string(e.Type), &attempts[i]))
+		out[i] = AdminWebhookEvent{EventID: e.ID, EventType: string(e.Type)}
+		for j := range attempts {
+			out[i].Attempts = append(out[i].Attempts, adminWebhookAttemptOf(string(e.Type), &attempts[j]))
 		}
 	}
 	return out, nil
@@ -68,27 +69,32 @@ type adminWebhookEvent struct {
 	EventID, EventType string
 	// Attempts counts the attempts listed.
 	Attempts int
-	// Last is the latest attempt.
-	Last AdminWebhookAttempt
+	// Last is the latest attempt, or nil before the first.
+	Last *AdminWebhookAttempt
 }
 
-// adminWebhookEvents groups an order's webhook attempts by event, in the
-// order of each event's first attempt.
-func adminWebhookEvents(hooks []AdminWebhookAttempt) []adminWebhookEvent {
-	var out []adminWebhookEvent
-	at := map[string]int{}
-	for _, h := range hooks {
-		i, ok := at[h.EventID]
-		if !ok {
-			i = len(out)
-			at[h.EventID] = i
-			out = append(out, adminWebhookEvent{EventID: h.EventID, EventType: h.EventType})
+// adminWebhookEvents returns the resend forms' view of an order's webhook
+// events, in the order given: every event, attempted or not.
+func adminWebhookEvents(events []AdminWebhookEvent) []adminWebhookEvent {
+	out := make([]adminWebhookEvent, len(events))
+	for i, e := range events {
+		v := adminWebhookEvent{EventID: e.EventID, EventType: e.EventType, Attempts: len(e.Attempts)}
+		for j := range e.Attempts {
+			if a := &e.Attempts[j]; v.Last == nil || a.Attempt >= v.Last.Attempt {
+				v.Last = a
+			}
 		}
-		ev := &out[i]
-		ev.Attempts++
-		if ev.Attempts == 1 || h.Attempt >= ev.Last.Attempt {
-			ev.Last = h
-		}
+		out[i] = v
+	}
+	return out
+}
+
+// adminWebhookAttempts returns the attempts of all the events, for the
+// timeline.
+func adminWebhookAttempts(events []AdminWebhookEvent) []AdminWebhookAttempt {
+	var out []AdminWebhookAttempt
+	for _, e := range events {
+		out = append(out, e.Attempts...)
 	}
 	return out
 }
@@ -130,14 +136,14 @@ func (s *adminServer) resendWebhook(w http.ResponseWriter, r *http.Request, sess
 	}
 	eventID := r.PathValue("event")
 	log := s.log.With("out_trade_no", o.OutTradeNo, "event_id", eventID)
-	hooks, err := s.cfg.Webhooks.ListWebhookAttempts(ctx, o.ID)
+	events, err := s.cfg.Webhooks.ListWebhookEvents(ctx, o.ID)
 	if err != nil {
-		log.Error("httpapi: admin: listing webhook attempts failed", "error", err)
+		log.Error("httpapi: admin: listing webhook events failed", "error", err)
 		s.showOrder(w, r, sess, http.StatusInternalServerError, o.ID, "The webhook deliveries could not be read, so nothing was resent. Try again.", nil)
 		return
 	}
 	var ev *adminWebhookEvent
-	for _, e := range adminWebhookEvents(hooks) {
+	for _, e := range adminWebhookEvents(events) {
 		if e.EventID == eventID {
 			ev = &e
 			break
@@ -148,8 +154,12 @@ func (s *adminServer) resendWebhook(w http.ResponseWriter, r *http.Request, sess
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
-		last := "已送达 delivered"
-		if !ev.Last.Delivered {
+		last := "无 none yet: the first delivery is still queued"
+		switch {
+		case ev.Last == nil:
+		case ev.Last.Delivered:
+			last = "已送达 delivered"
+		default:
 			last = "失败 failed: " + adminOr(ev.Last.Error, "no reason given")
 		}
 		s.render(w, r, sess, http.StatusOK, "confirm", "确认重发 Confirm the resend", adminConfirmView{

@@ -125,3 +125,77 @@ func TestAdminWebhookResend(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminWebhookResendQueued: a webhook event not attempted yet (its
+// first delivery still queued: the jobs are stopped) is listed on the
+// order page with a resend form, like any other event; the resend is
+// refused without the CSRF token or from another origin, asks for a
+// confirmation that says no attempt was made, and then delivers the
+// event, recorded as the first attempt, manual.
+func TestAdminWebhookResendQueued(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		adminTestWebhookResendQueued(t, adminOpenSQLite(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		adminTestWebhookResendQueued(t, adminOpenPostgres(t))
+	})
+}
+
+func adminTestWebhookResendQueued(t *testing.T, store payment.Store) {
+	rcv := newHookReceiver(t, false)
+	e := adminNewEnv(t, store, adminEnvOptions{webhooks: rcv, webhooksQueued: true})
+	p := e.create("webhook 排队 queued", 800, nil)
+	e.pay(p)
+	events, err := e.hooks.w.ListWebhookEvents(e.ctx(), p.Order.ID)
+	if err != nil || len(events) != 1 || events[0].Status != payment.WebhookStatusPending || events[0].Attempts != 0 {
+		t.Fatalf("webhook events after the payment: %+v, %v; want one, pending, not attempted", events, err)
+	}
+	eventID := events[0].ID
+	e.login(e.client)
+	orderPath := "/admin/orders/" + p.Order.ID
+
+	page := e.get(orderPath)
+	m := adminResendPattern.FindStringSubmatch(page.body)
+	if page.status != http.StatusOK || m == nil || m[2] != eventID {
+		t.Fatalf("order page %d, no resend form of %s:\n%s", page.status, eventID, page.body)
+	}
+	action := m[1]
+	adminWantInOrder(t, page.body, "Webhook events", "payment.paid", eventID, "Queued: not attempted yet", "0 次尝试", "重发 Resend…", "Timeline")
+
+	token := e.csrf(e.client, orderPath)
+	if r := e.post(action, url.Values{"confirm": {"yes"}}); r.status != http.StatusForbidden {
+		t.Errorf("resend without CSRF: %d", r.status)
+	}
+	r := e.postWith(e.client, action, url.Values{"csrf": {token}, "confirm": {"yes"}}, http.Header{"Origin": {"https://evil.example"}})
+	if r.status != http.StatusForbidden {
+		t.Errorf("resend from another origin: %d", r.status)
+	}
+	if n := rcv.count(eventID); n != 0 {
+		t.Fatalf("%d requests before a valid resend", n)
+	}
+
+	r = e.post(action, url.Values{"csrf": {token}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, "Confirm the resend") || !strings.Contains(r.body, "none yet: the first delivery is still queued") {
+		t.Fatalf("resend form: %d\n%s", r.status, r.body)
+	}
+	if n := rcv.count(eventID); n != 0 {
+		t.Fatal("a resend was made before the confirmation")
+	}
+	r = e.post(action, adminConfirmForm(t, r.body))
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, orderPath+"?") {
+		t.Fatalf("confirmed resend: %d to %q\n%s", r.status, r.location, r.body)
+	}
+	as, err := e.hooks.w.ListWebhookAttempts(e.ctx(), eventID)
+	if err != nil || len(as) != 1 || as[0].Number != 1 || !as[0].Manual || as[0].Result != payment.WebhookStatusDelivered || rcv.count(eventID) != 1 {
+		t.Fatalf("attempts after the resend: %+v, %v, %d requests", as, err, rcv.count(eventID))
+	}
+	page = e.get(r.location)
+	if !strings.Contains(page.body, "was resent and delivered (attempt 1, HTTP 200)") {
+		t.Fatalf("result page %d, no delivered message:\n%s", page.status, page.body)
+	}
+	adminWantInOrder(t, page.body, "Webhook events", eventID, "Delivered", "1 次尝试", "Timeline", eventID+" · #1", "Manual resend")
+	e.wantSecretsAbsent("the result page", page.body)
+}

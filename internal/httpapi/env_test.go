@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -87,14 +86,14 @@ type env struct {
 	ts      *sandbox.TestServer
 	sb      *sandbox.Sandbox
 	store   apiStore
-	svc     *payment.Service
 	metrics *httpapi.Metrics
-	srv     *httptest.Server
 	secret  string // a valid API key
 	keyID   string
 	logs    *syncBuffer
 	client  *http.Client
-	hooks   *hookRig // the webhooks, for an env made by newHookEnv
+	// serviceEnv is the server and the Service, with its webhooks for an
+	// env made by newHookEnv.
+	*serviceEnv
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes: the log.
@@ -146,29 +145,15 @@ func newEnvWith(t *testing.T, store apiStore, rcv *hookReceiver, tune ...func(*h
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	pcfg := payment.Config{
-		Store: store, Alipay: ali, NotifyURL: e.srv.URL + "/alipay/notify", ReturnURL: e.srv.URL + "/alipay/return",
-		Logger: log, Observer: e.metrics, OnChange: e.metrics.OnChange,
-	}
-	if rcv != nil {
-		e.hooks = newHookRig(t, store, rcv, log)
-		e.hooks.wire(t, store, &pcfg)
-	}
-	svc, err := payment.New(pcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc = svc
+	e.serviceEnv = newServiceEnv(t, payment.Config{
+		Store: store, Alipay: ali, Logger: log, Observer: e.metrics, OnChange: e.metrics.OnChange,
+	}, serviceWebhooks{rcv: rcv})
 	cfg := httpapi.Config{
-		Service: svc, Store: store, Keys: store, Idempotency: store, Metrics: e.metrics, Logger: log,
+		Service: e.svc, Store: store, Keys: store, Idempotency: store, Metrics: e.metrics, Logger: log,
 	}
 	if e.hooks != nil {
 		cfg.Webhooks = e.hooks.w
-		e.hooks.start(t, svc)
 	}
 	for _, f := range tune {
 		f(&cfg)
@@ -177,8 +162,7 @@ func newEnvWith(t *testing.T, store apiStore, rcv *hookReceiver, tune ...func(*h
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/alipay/notify", svc.NotifyHandler())
-	mux.Handle("/", h)
+	e.mux.Handle("/", h)
 	e.secret, e.keyID = e.newKey("test key")
 	e.client = e.srv.Client()
 	t.Cleanup(func() {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListOrdersFilter", testListOrdersFilter},
 		{"ListPendingOrders", testListPendingOrders},
 		{"Quarantine", testQuarantine},
+		{"AdminSessions", testAdminSessions},
 		{"Close", testClose},
 	}
 	for _, tt := range tests {
