@@ -91,7 +91,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *payment.Order, events ...pay
 
 // GetOrder implements [payment.Store.GetOrder].
 func (s *Store) GetOrder(ctx context.Context, id string) (*payment.Order, error) {
-	o, err := scanOrder(s.pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM payment_orders WHERE id = $1`, id))
+	o, err := s.readOrder(ctx, id, `SELECT `+orderColumns+` FROM payment_orders WHERE id = $1`, id)
 	if err != nil {
 		return nil, errorf("get order "+id, err)
 	}
@@ -100,11 +100,31 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*payment.Order, error)
 
 // GetOrderByOutTradeNo implements [payment.Store.GetOrderByOutTradeNo].
 func (s *Store) GetOrderByOutTradeNo(ctx context.Context, outTradeNo string) (*payment.Order, error) {
-	o, err := scanOrder(s.pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM payment_orders WHERE out_trade_no = $1`, outTradeNo))
+	o, err := s.readOrder(ctx, outTradeNo, `SELECT `+orderColumns+` FROM payment_orders WHERE out_trade_no = $1`, outTradeNo)
 	if err != nil {
 		return nil, errorf("get order by out_trade_no "+outTradeNo, err)
 	}
 	return o, nil
+}
+
+// readOrder reads the one order that sql (of orderColumns, with the one
+// parameter arg) selects, over the reads' pipeline: pgx.ErrNoRows when
+// there is none.
+func (s *Store) readOrder(ctx context.Context, key, sql string, arg any) (*payment.Order, error) {
+	var o *payment.Order
+	err := s.r.do(ctx, key, sql, []any{arg}, func(rows pgx.Rows) error {
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return pgx.ErrNoRows
+		}
+		var err error
+		o, err = scanOrder(rows)
+		return err
+	})
+	return o, err
 }
 
 // GetOrderByTradeNo implements [payment.Store.GetOrderByTradeNo].

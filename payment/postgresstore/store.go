@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,21 +55,31 @@ const migrationTable = "payment_schema_version"
 // Store is a [payment.Store] on a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
-	q    *committer // the group commit of the hot writes (commit.go)
+	q    *pipeline // the group commit of the hot writes (pipeline.go)
+	r    *pipeline // the grouped reads of single orders
 	now  func() time.Time
 }
 
 var _ payment.Store = (*Store)(nil)
 
+// DefaultMaxConns is the size of the store's connection pool when the DSN
+// does not set pool_max_conns: at least this many (more with more CPUs, as
+// pgx would have), so that the store's two pipelines (pipeline.go) and the
+// other queries each have connections.
+const DefaultMaxConns = 8
+
 // Open connects to the database of dsn (a URL such as
 // "postgres://user@host:5432/db?sslmode=disable" or key=value pairs, as
-// pgx reads them, including pool settings such as pool_max_conns),
-// applies the migrations it lacks and returns the store. Close the store
-// when done.
+// pgx reads them, including pool settings such as pool_max_conns; see
+// DefaultMaxConns), applies the migrations it lacks and returns the store.
+// Close the store when done.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgresstore: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, DefaultMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -78,8 +89,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgresstore: migrate: %w", err)
 	}
-	q := newCommitter(pool, committerWorkers(cfg.MaxConns), defaultMaxBatch)
-	return &Store{pool: pool, q: q, now: time.Now}, nil
+	workers := pipelineWorkers(cfg.MaxConns)
+	return &Store{
+		pool: pool,
+		q:    newPipeline(pool, workers, defaultMaxBatch),
+		r:    newPipeline(pool, workers, defaultMaxBatch),
+		now:  time.Now,
+	}, nil
 }
 
 // migrate applies the migrations the database lacks, under an advisory
@@ -111,6 +127,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Calls after Close fail.
 func (s *Store) Close() error {
 	s.q.close()
+	s.r.close()
 	s.pool.Close()
 	return nil
 }

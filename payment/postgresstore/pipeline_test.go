@@ -3,6 +3,7 @@ package postgresstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -16,16 +17,16 @@ func newOrderForTest() *payment.Order {
 		Amount: 1234, Channel: payment.ChannelPage}
 }
 
-// manualCommitter replaces s's committer by one without workers: the test
+// manualPipeline replaces s's pipeline by one without workers: the test
 // runs its batches by hand.
-func manualCommitter(s *Store) *committer {
+func manualPipeline(s *Store) *pipeline {
 	s.q.close()
-	s.q = newCommitter(s.pool, 0, defaultMaxBatch)
+	s.q = newPipeline(s.pool, 0, defaultMaxBatch)
 	return s.q
 }
 
 // waitQueued waits until n units are queued on c.
-func waitQueued(t *testing.T, c *committer, n int) {
+func waitQueued(t *testing.T, c *pipeline, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(c.queue) < n {
@@ -80,7 +81,7 @@ func TestGroupCommitOneBadStatementFailsAlone(t *testing.T) {
 	if err := s.CreateOrder(ctx, taken); err != nil {
 		t.Fatal(err)
 	}
-	c := manualCommitter(s)
+	c := manualPipeline(s)
 	a, dup, b := newOrderForTest(), newOrderForTest(), newOrderForTest()
 	dup.OutTradeNo = taken.OutTradeNo
 	errs := make([]error, 3)
@@ -112,7 +113,7 @@ func TestGroupCommitOneBadStatementFailsAlone(t *testing.T) {
 func TestGroupCommitCallerGoneBeforeSend(t *testing.T) {
 	t.Parallel()
 	s := open(t)
-	c := manualCommitter(s)
+	c := manualPipeline(s)
 	gone, stay := newOrderForTest(), newOrderForTest()
 	ctx, cancel := context.WithCancel(context.Background())
 	errs := make(chan error, 2)
@@ -144,4 +145,55 @@ func TestGroupCommitClosed(t *testing.T) {
 	if err := s.CreateOrder(context.Background(), newOrderForTest()); !errors.Is(err, errClosed) {
 		t.Fatalf("CreateOrder after Close: %v, want errClosed", err)
 	}
+}
+
+// TestReadPipeline reads orders at once, some of them missing: the reads
+// share round trips, and each caller gets its own order or ErrNotFound.
+func TestReadPipeline(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	const n = 200
+	orders := make([]*payment.Order, n)
+	for i := range orders {
+		orders[i] = newOrderForTest()
+		if i%4 != 0 { // every fourth is never stored
+			if err := s.CreateOrder(ctx, orders[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i, o := range orders {
+		wg.Go(func() {
+			got, err := s.GetOrderByOutTradeNo(ctx, o.OutTradeNo)
+			errs[2*i] = checkRead(i, o, got, err)
+		})
+		wg.Go(func() {
+			got, err := s.GetOrder(ctx, o.ID)
+			errs[2*i+1] = checkRead(i, o, got, err)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if s.r.batches.Load() == 0 {
+		t.Fatalf("%d reads at once ran in %d round trips, none of them shared", 2*n, s.r.commits.Load())
+	}
+}
+
+// checkRead checks the read of order i, o: stored unless i%4 == 0.
+func checkRead(i int, o, got *payment.Order, err error) error {
+	if i%4 == 0 {
+		if !errors.Is(err, payment.ErrNotFound) {
+			return fmt.Errorf("order %d, never stored: %+v, %v; want ErrNotFound", i, got, err)
+		}
+		return nil
+	}
+	if err != nil || got.ID != o.ID || got.OutTradeNo != o.OutTradeNo {
+		return fmt.Errorf("order %d: %+v, %v; want %s", i, got, err, o.ID)
+	}
+	return nil
 }

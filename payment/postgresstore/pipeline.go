@@ -15,16 +15,21 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Group commit.
+// Pipelines: group commit, and grouped reads.
 //
 // Each write of the hot path (CreateOrder, ApplyTransition without a
-// refund) is one statement, its own implicit transaction. Under load,
-// each of them paid a round trip, a transaction start and a commit that
-// waits for its WAL flush: on a small machine that is most of the
-// server's work per notify. The committer runs the statements that
+// refund) is one statement, its own implicit transaction; each read of an
+// order is one statement too. Under load, each of them paid a round trip
+// (a write to the socket that wakes the server, a read that waits for its
+// answer) and each write a transaction of its own with a commit that
+// waits for its WAL flush: on a small machine that is most of the work per
+// notify, on both sides of the socket. A pipeline runs the statements that
 // concurrent callers submit together as one pipelined batch: one round
-// trip, one transaction, one commit. A caller learns its outcome only
-// after that commit, so nothing is answered before its data is durable.
+// trip and one implicit transaction. The store has two: one for the hot
+// writes (group commit: one commit, one WAL flush for the batch; a caller
+// learns its outcome only after that commit, so nothing is answered before
+// its data is durable) and one for the reads of single orders, so that a
+// read never waits behind a commit.
 //
 // A batch's statements run in the order of their keys (the order ids they
 // lock), so that two batches lock the orders they share in the same order
@@ -45,23 +50,23 @@ const (
 	batchTimeout = 30 * time.Second
 )
 
-// stmtUnit is one statement of the commit queue.
+// stmtUnit is one statement of a pipeline's queue.
 type stmtUnit struct {
 	ctx  context.Context
 	key  string // the order id the statement locks first
 	sql  string
 	args []any
 	// scan reads the statement's rows; it is called once, in the
-	// committer's goroutine, and must close rows.
+	// pipeline's goroutine, and must close rows.
 	scan func(rows pgx.Rows) error
 	done chan error // receives the unit's outcome, once
 }
 
-// committer runs the statements submitted by concurrent callers in shared
-// pipelined transactions. workers goroutines each take the first unit
+// pipeline runs the statements submitted by concurrent callers in shared
+// pipelined batches. workers goroutines each take the first unit
 // waiting and every other unit waiting behind it (up to maxBatch), so
 // that while one batch waits for its commit, the next one gathers.
-type committer struct {
+type pipeline struct {
 	pool     *pgxpool.Pool
 	queue    chan *stmtUnit
 	maxBatch int
@@ -76,9 +81,10 @@ type committer struct {
 	commits atomic.Int64 // transactions run: batches and statements alone
 }
 
-// newCommitter starts workers goroutines running the commit queue of pool.
-func newCommitter(pool *pgxpool.Pool, workers, maxBatch int) *committer {
-	c := &committer{
+// newPipeline starts workers goroutines running the queue of statements
+// on pool.
+func newPipeline(pool *pgxpool.Pool, workers, maxBatch int) *pipeline {
+	c := &pipeline{
 		pool:     pool,
 		queue:    make(chan *stmtUnit, maxBatch),
 		maxBatch: maxBatch,
@@ -90,11 +96,12 @@ func newCommitter(pool *pgxpool.Pool, workers, maxBatch int) *committer {
 	return c
 }
 
-// committerWorkers is the number of batches in flight for a pool of
-// maxConns connections: half of them, at least one and at most 8, so that
-// reads keep connections of their own.
-func committerWorkers(maxConns int32) int {
-	return max(1, min(8, int(maxConns)/2))
+// pipelineWorkers is the number of batches in flight in each of the two
+// pipelines, for a pool of maxConns connections: a quarter of them, at
+// least one and at most 4, so that the other queries (lists, refunds,
+// River's jobs) keep connections of their own.
+func pipelineWorkers(maxConns int32) int {
+	return max(1, min(4, int(maxConns)/4))
 }
 
 // errClosed is the error of a write after Close.
@@ -106,7 +113,7 @@ var errClosed = errors.New("postgresstore: store closed")
 // it runs to its end (within batchTimeout), though do returns ctx's error
 // as soon as ctx is done: the outcome is then unknown to the caller, as it
 // is for any statement whose answer was not read.
-func (c *committer) do(ctx context.Context, key, sql string, args []any, scan func(pgx.Rows) error) error {
+func (c *pipeline) do(ctx context.Context, key, sql string, args []any, scan func(pgx.Rows) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -133,7 +140,7 @@ func (c *committer) do(ctx context.Context, key, sql string, args []any, scan fu
 
 // close stops taking new units, runs the ones queued and stops the
 // workers. It may be called more than once.
-func (c *committer) close() {
+func (c *pipeline) close() {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
@@ -144,7 +151,7 @@ func (c *committer) close() {
 }
 
 // loop runs batches until close, then the units still queued.
-func (c *committer) loop() {
+func (c *pipeline) loop() {
 	for {
 		select {
 		case u := <-c.queue:
@@ -163,7 +170,7 @@ func (c *committer) loop() {
 }
 
 // runBatch runs first and the units waiting behind it, and answers each.
-func (c *committer) runBatch(first *stmtUnit) {
+func (c *pipeline) runBatch(first *stmtUnit) {
 	batch := []*stmtUnit{first}
 take:
 	for len(batch) < c.maxBatch {
@@ -212,7 +219,7 @@ take:
 }
 
 // runAlone runs u's statement as its own transaction.
-func (c *committer) runAlone(ctx context.Context, u *stmtUnit) error {
+func (c *pipeline) runAlone(ctx context.Context, u *stmtUnit) error {
 	c.units.Add(1)
 	c.commits.Add(1)
 	rows, err := c.pool.Query(ctx, u.sql, u.args...)
@@ -227,7 +234,7 @@ func (c *committer) runAlone(ctx context.Context, u *stmtUnit) error {
 // result, or the error that failed the batch: a *pgconn.PgError when the
 // server refused a statement (the transaction rolled back), another error
 // when the outcome is unknown.
-func (c *committer) runPipelined(ctx context.Context, units []*stmtUnit) ([]error, error) {
+func (c *pipeline) runPipelined(ctx context.Context, units []*stmtUnit) ([]error, error) {
 	order := make([]int, len(units))
 	for i := range order {
 		order[i] = i
@@ -262,7 +269,7 @@ func (c *committer) runPipelined(ctx context.Context, units []*stmtUnit) ([]erro
 		failed = err
 	}
 	if failed != nil {
-		return nil, fmt.Errorf("a group commit of %d statements: %w", len(units), failed)
+		return nil, fmt.Errorf("a pipelined batch of %d statements: %w", len(units), failed)
 	}
 	c.batches.Add(1)
 	c.units.Add(int64(len(units)))
