@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"zhifu/internal/batch"
 )
 
 // Pipelines: group commit, and grouped reads.
@@ -63,18 +64,12 @@ type stmtUnit struct {
 }
 
 // pipeline runs the statements submitted by concurrent callers in shared
-// pipelined batches. workers goroutines each take the first unit
-// waiting and every other unit waiting behind it (up to maxBatch), so
-// that while one batch waits for its commit, the next one gathers.
+// pipelined batches. workers goroutines each take the first unit waiting
+// and every other unit waiting behind it (up to maxBatch; package batch),
+// so that while one batch waits for its commit, the next one gathers.
 type pipeline struct {
-	pool     *pgxpool.Pool
-	queue    chan *stmtUnit
-	maxBatch int
-
-	mu      sync.RWMutex // held for reading while sending to queue, for writing by close
-	closed  bool
-	quit    chan struct{}
-	stopped sync.WaitGroup
+	pool *pgxpool.Pool
+	q    *batch.Queue[*stmtUnit]
 
 	batches atomic.Int64 // transactions of more than one statement
 	units   atomic.Int64 // statements run, alone or in batches
@@ -84,15 +79,8 @@ type pipeline struct {
 // newPipeline starts workers goroutines running the queue of statements
 // on pool.
 func newPipeline(pool *pgxpool.Pool, workers, maxBatch int) *pipeline {
-	c := &pipeline{
-		pool:     pool,
-		queue:    make(chan *stmtUnit, maxBatch),
-		maxBatch: maxBatch,
-		quit:     make(chan struct{}),
-	}
-	for range workers {
-		c.stopped.Go(c.loop)
-	}
+	c := &pipeline{pool: pool}
+	c.q = batch.New(workers, maxBatch, c.runBatch)
 	return c
 }
 
@@ -118,18 +106,12 @@ func (c *pipeline) do(ctx context.Context, key, sql string, args []any, scan fun
 		return err
 	}
 	u := &stmtUnit{ctx: ctx, key: key, sql: sql, args: args, scan: scan, done: make(chan error, 1)}
-	c.mu.RLock()
-	if c.closed {
-		c.mu.RUnlock()
-		return errClosed
+	if err := c.q.Put(ctx, u); err != nil {
+		if errors.Is(err, batch.ErrClosed) {
+			return errClosed
+		}
+		return err
 	}
-	select {
-	case c.queue <- u:
-	case <-ctx.Done():
-		c.mu.RUnlock()
-		return ctx.Err()
-	}
-	c.mu.RUnlock()
 	select {
 	case err := <-u.done:
 		return err
@@ -140,50 +122,13 @@ func (c *pipeline) do(ctx context.Context, key, sql string, args []any, scan fun
 
 // close stops taking new units, runs the ones queued and stops the
 // workers. It may be called more than once.
-func (c *pipeline) close() {
-	c.mu.Lock()
-	if !c.closed {
-		c.closed = true
-		close(c.quit)
-	}
-	c.mu.Unlock()
-	c.stopped.Wait()
-}
+func (c *pipeline) close() { c.q.Close() }
 
-// loop runs batches until close, then the units still queued.
-func (c *pipeline) loop() {
-	for {
-		select {
-		case u := <-c.queue:
-			c.runBatch(u)
-		case <-c.quit:
-			for {
-				select {
-				case u := <-c.queue:
-					c.runBatch(u)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-// runBatch runs first and the units waiting behind it, and answers each.
-func (c *pipeline) runBatch(first *stmtUnit) {
-	batch := []*stmtUnit{first}
-take:
-	for len(batch) < c.maxBatch {
-		select {
-		case u := <-c.queue:
-			batch = append(batch, u)
-		default:
-			break take
-		}
-	}
+// runBatch runs the units of one batch, and answers each.
+func (c *pipeline) runBatch(units []*stmtUnit) {
 	// A unit whose caller went away before it was sent is not sent.
-	live := batch[:0]
-	for _, u := range batch {
+	live := units[:0]
+	for _, u := range units {
 		if err := u.ctx.Err(); err != nil {
 			u.done <- err
 			continue

@@ -29,9 +29,9 @@ func manualPipeline(s *Store) *pipeline {
 func waitQueued(t *testing.T, c *pipeline, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(c.queue) < n {
+	for c.q.Len() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d units queued after 10s, want %d", len(c.queue), n)
+			t.Fatalf("%d units queued after 10s, want %d", c.q.Len(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -90,7 +90,7 @@ func TestGroupCommitOneBadStatementFailsAlone(t *testing.T) {
 		wg.Go(func() { errs[i] = s.CreateOrder(ctx, o, payment.OrderEvent{Kind: payment.EventCreated}) })
 		waitQueued(t, c, i+1) // queued in this order
 	}
-	c.runBatch(<-c.queue)
+	c.q.RunWaiting()
 	wg.Wait()
 	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], payment.ErrDuplicate) {
 		t.Fatalf("errors %v; want nil, ErrDuplicate, nil", errs)
@@ -125,7 +125,7 @@ func TestGroupCommitCallerGoneBeforeSend(t *testing.T) {
 	if err := <-errs; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the cancelled creation: %v, want context.Canceled", err)
 	}
-	c.runBatch(<-c.queue)
+	c.q.RunWaiting()
 	if err := <-errs; err != nil {
 		t.Fatalf("the other creation: %v", err)
 	}

@@ -41,17 +41,5 @@ func (s *Store) AdminSessionRevoked(ctx context.Context, hash []byte) (bool, err
 
 // PurgeAdminSessionRevocations implements [payment.AdminSessionStore.PurgeAdminSessionRevocations].
 func (s *Store) PurgeAdminSessionRevocations(ctx context.Context, expiredBefore time.Time) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM payment_admin_session_revocations WHERE expires_at < ?`, dbTime(expiredBefore))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, errorf("purge admin session revocations", err)
-	}
-	return n, nil
+	return s.execCount(ctx, "purge admin session revocations", `DELETE FROM payment_admin_session_revocations WHERE expires_at < ?`, dbTime(expiredBefore))
 }

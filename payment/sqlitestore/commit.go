@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
+
+	"zhifu/internal/batch"
 )
 
 // defaultMaxBatch is the most units of work one transaction holds.
@@ -27,18 +28,10 @@ type unit struct {
 // waiting, then every other unit waiting (up to maxBatch), runs each in a
 // savepoint of one transaction and commits once; a unit's caller learns its
 // outcome only after the commit. While a batch commits, new units queue up
-// for the next one: the more writers, the larger the batches, with no
-// delay added when there is a single writer.
+// for the next one (package batch).
 type committer struct {
-	db       *sql.DB
-	queue    chan *unit
-	maxBatch int
-
-	mu      sync.RWMutex // held for reading while sending to queue, for writing by close
-	closed  bool
-	quit    chan struct{}
-	stopped chan struct{}
-
+	db    *sql.DB
+	q     *batch.Queue[*unit]
 	stmts *stmtCache // the savepoints' statements
 
 	commits atomic.Int64 // transactions committed, for tests and metrics
@@ -55,16 +48,8 @@ type committer struct {
 // newCommitter starts the commit queue on db; committed, when not nil, is
 // called after each commit.
 func newCommitter(db *sql.DB, stmts *stmtCache, maxBatch int, committed func()) *committer {
-	c := &committer{
-		db:        db,
-		stmts:     stmts,
-		committed: committed,
-		queue:     make(chan *unit, maxBatch),
-		maxBatch:  maxBatch,
-		quit:      make(chan struct{}),
-		stopped:   make(chan struct{}),
-	}
-	go c.loop()
+	c := &committer{db: db, stmts: stmts, committed: committed}
+	c.q = batch.New(1, maxBatch, c.runBatch)
 	return c
 }
 
@@ -79,77 +64,28 @@ func (c *committer) do(ctx context.Context, fn func(ctx context.Context, tx *sql
 		return err
 	}
 	u := &unit{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	c.mu.RLock()
-	if c.closed {
-		c.mu.RUnlock()
-		return errClosed
+	if err := c.q.Put(ctx, u); err != nil {
+		if errors.Is(err, batch.ErrClosed) {
+			return errClosed
+		}
+		return err
 	}
-	select {
-	case c.queue <- u:
-	case <-ctx.Done():
-		c.mu.RUnlock()
-		return ctx.Err()
-	}
-	c.mu.RUnlock()
 	if c.enqueued != nil {
 		c.enqueued <- struct{}{}
 	}
-	// The loop answers every unit it takes, and takes every unit queued
-	// before it stops.
+	// The queue runs every unit put in it, even after close.
 	return <-u.done
 }
 
-// close stops taking new units, waits for the queued ones to finish and
-// stops the goroutine. It may be called more than once.
-func (c *committer) close() {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		<-c.stopped
-		return
-	}
-	c.closed = true
-	c.mu.Unlock()
-	close(c.quit)
-	<-c.stopped
-}
+// close stops taking new units and waits for the queued ones to finish.
+// It may be called more than once.
+func (c *committer) close() { c.q.Close() }
 
-// loop runs batches until close, then the units still queued.
-func (c *committer) loop() {
-	defer close(c.stopped)
-	for {
-		select {
-		case u := <-c.queue:
-			c.runBatch(u)
-		case <-c.quit:
-			for {
-				select {
-				case u := <-c.queue:
-					c.runBatch(u)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-// runBatch runs first and the units waiting behind it in one transaction
-// and answers each of them.
-func (c *committer) runBatch(first *unit) {
-	batch := []*unit{first}
-take:
-	for len(batch) < c.maxBatch {
-		select {
-		case u := <-c.queue:
-			batch = append(batch, u)
-		default:
-			break take
-		}
-	}
-	results := make([]error, len(batch))
-	err := c.runTx(batch, results)
-	for i, u := range batch {
+// runBatch runs the batch in one transaction and answers each unit.
+func (c *committer) runBatch(units []*unit) {
+	results := make([]error, len(units))
+	err := c.runTx(units, results)
+	for i, u := range units {
 		if err != nil && results[i] == nil {
 			results[i] = err
 		}

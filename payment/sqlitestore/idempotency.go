@@ -95,17 +95,5 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, apiKeyID, key string)
 
 // PurgeIdempotencyKeys implements [payment.IdempotencyStore.PurgeIdempotencyKeys].
 func (s *Store) PurgeIdempotencyKeys(ctx context.Context, createdBefore time.Time) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM payment_idempotency_keys WHERE created_at < ?`, dbTime(createdBefore))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, errorf("purge idempotency keys", err)
-	}
-	return n, nil
+	return s.execCount(ctx, "purge idempotency keys", `DELETE FROM payment_idempotency_keys WHERE created_at < ?`, dbTime(createdBefore))
 }

@@ -224,6 +224,24 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	return s.q.do(ctx, fn)
 }
 
+// execCount runs the statement query with args as one unit of work and
+// returns the number of rows it changed; op names it in an error.
+func (s *Store) execCount(ctx context.Context, op, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, errorf(op, err)
+	}
+	return n, nil
+}
+
 // stamp returns t, or the current time when t is zero, in UTC at
 // microsecond precision, as stored.
 func (s *Store) stamp(t time.Time) time.Time {
