@@ -31,8 +31,10 @@
 # cpu µs/op is this process's CPU time per op (getrusage): the service,
 # the senders and, for SQLite, the database; db µs/op is the CPU time of
 # the local PostgreSQL server's processes per op (from /proc: every
-# postgres process of the machine, so other clients' work shows too). writes/commit is the average batch of the SQLite store's group
-# commit (notifies per fsynced transaction).
+# postgres process of the machine, so other clients' work shows too).
+# writes/tx is the average batch of the store's group
+# commit (notifies or creations per transaction; on SQLite one fsync, on
+# PostgreSQL one round trip and one WAL flush).
 #
 # PostgreSQL is ZHIFU_TEST_POSTGRES (default the test server of DESIGN.md);
 # its rows are skipped when it does not answer. ZHIFU_BENCH_POOL sets the
@@ -153,7 +155,6 @@ for st in sqlite postgres; do
 	met=yes
 	if awk -v x="$rate" -v t="$NOTIFY_TARGET" 'BEGIN { exit !(x < t) }'; then met=NO met_all=NO; fi
 	wpc=$(median "$op" 4)
-	[[ $st == sqlite ]] || wpc=-
 	printf "$row" "$op" "$(printf %.0f "$rate")" "($(spread "$op"))" "verify $(printf %.0f "$verify")/s" \
 		"$(awk -v r="$rate" -v v="$verify" 'BEGIN { printf "%.1f%%", 100 * r / v }')" ">=$NOTIFY_TARGET/s" "$met" \
 		"$(us "$op" 3)" "$(us "$op" 5)" "$wpc"
@@ -170,7 +171,7 @@ for st in sqlite postgres; do
 	met=yes
 	if awk -v x="$ratio" -v t="$CREATE_TARGET" 'BEGIN { exit !(x < t) }'; then met=NO met_all=NO; fi
 	printf "$row" "$op" "$(printf %.0f "$rate")" "($(spread "$op"))" "sign $(printf %.0f "$sign")/s" \
-		"$ratio%" ">=$CREATE_TARGET%" "$met" "$(us "$op" 3)" "$(us "$op" 5)" -
+		"$ratio%" ">=$CREATE_TARGET%" "$met" "$(us "$op" 3)" "$(us "$op" 5)" "$(median "$op" 4)"
 done
 echo
 echo "per-sec: medians of $ROUNDS rounds (the range in parentheses); counts: $NOTIFY_N notifies, $CREATE_N payments,"
@@ -178,5 +179,5 @@ echo "$VERIFY_N verifies, $SIGN_N signs per run; 64 concurrent senders; GOMAXPRO
 echo "ratio: the rate / the raw RSA rate beside it (the same key, every CPU, the same round)"
 echo "targets: notifies >= $NOTIFY_TARGET/s, payments >= $CREATE_TARGET% of the raw sign rate (all met: $met_all)"
 echo "cpu µs/op: this process's CPU per op (getrusage); db µs/op: the local PostgreSQL processes' CPU per op (/proc);"
-echo "writes/tx: notifies per SQLite transaction (group commit)"
+echo "writes/tx: notifies or creations per transaction of the store's group commit"
 echo "($(go version | cut -d' ' -f3), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average at the start: $load)"

@@ -300,7 +300,8 @@ func (e *benchEnv) postNotify(form string) error {
 	return nil
 }
 
-// commitCounter is a store that counts its commits (sqlitestore).
+// commitCounter is a store that counts the transactions of its group
+// commit (both stores).
 type commitCounter interface{ Commits() int64 }
 
 // BenchmarkNotify measures notifies handled per second: benchSenders
@@ -434,6 +435,11 @@ func BenchmarkCreatePayment(b *testing.B) {
 			e := newBenchEnv(b, st.open)
 			ctx := context.Background()
 			payments := make([]*payment.Payment, b.N)
+			cc, counts := e.store.(commitCounter)
+			var commits0 int64
+			if counts {
+				commits0 = cc.Commits()
+			}
 			runtime.GC()
 			cpu0, db0 := processCPU(), postgresCPU()
 			stopProfile := startTimedProfile(b, "create-"+st.name)
@@ -455,6 +461,9 @@ func BenchmarkCreatePayment(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "payments/s")
 			e.reportCPU(st.name, cpu, db)
+			if counts {
+				b.ReportMetric(float64(b.N)/float64(cc.Commits()-commits0), "writes/commit")
+			}
 			e.checkCreated(payments)
 		})
 	}
