@@ -38,7 +38,8 @@
 #
 # PostgreSQL is ZHIFU_TEST_POSTGRES (default the test server of DESIGN.md);
 # its rows are skipped when it does not answer. ZHIFU_BENCH_POOL sets the
-# store's pool_max_conns (default pgx's: max(4, CPUs)).
+# store's pool_max_conns (default the store's: postgresstore.DefaultMaxConns,
+# or pgx's max(4, CPUs) when larger).
 #
 # Environment:
 #	ROUNDS         runs of the whole set (default 3)
