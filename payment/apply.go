@@ -31,7 +31,11 @@ import (
 // It returns the order as stored and the effect. source.Kind and
 // source.Source are required; its Raw is the fact as received.
 func (s *Service) ApplyTradeResult(ctx context.Context, orderID string, fact Fact, source OrderEvent) (*Order, Effect, error) {
-	return s.apply(ctx, orderID, nil, source, staticFact(fact))
+	notifyID := ""
+	if source.Kind == EventNotifyReceived {
+		notifyID = notifyIDOf(source.Raw)
+	}
+	return s.apply(ctx, orderID, nil, source, notifyID, staticFact(fact))
 }
 
 // staticFact is the factBuilder of a fact that does not depend on the
@@ -48,13 +52,13 @@ type factBuilder func(ctx context.Context, o *Order) (Fact, *Refund, []OrderEven
 // apply is ApplyTradeResult with a fact made from the order as read.
 // When read is not nil it is the order as just read, used for the first
 // attempt instead of reading it again (the compare-and-set checks it).
-func (s *Service) apply(ctx context.Context, orderID string, read *Order, source OrderEvent, build factBuilder) (*Order, Effect, error) {
+// notifyID is the notify_id of source.Raw when source is a notify
+// (EventNotifyReceived), "" otherwise: the caller has it at hand, and
+// parsing the body again for it would cost as much as the parse before
+// the verification.
+func (s *Service) apply(ctx context.Context, orderID string, read *Order, source OrderEvent, notifyID string, build factBuilder) (*Order, Effect, error) {
 	if source.Kind == "" || source.Source == "" {
 		return nil, EffectRejected, fmt.Errorf("%w: apply to order %s: the source event needs a kind and a source", ErrInvalid, orderID)
-	}
-	notifyID := ""
-	if source.Kind == EventNotifyReceived {
-		notifyID = notifyIDOf(source.Raw)
 	}
 	for attempt := 1; ; attempt++ {
 		o, err := read, error(nil)

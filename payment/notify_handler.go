@@ -190,7 +190,7 @@ func (s *Service) checkAndApply(ctx context.Context, n *alipay.Notification, raw
 		Kind: EventNotifyReceived, Source: SourceNotify, Raw: raw, Verified: true,
 		Reason: fmt.Sprintf("notify %s: %s", n.NotifyID, n.TradeStatus),
 	}
-	o2, effect, err := s.apply(ctx, o.ID, o, source, staticFact(notifyFact(n, s.now())))
+	o2, effect, err := s.apply(ctx, o.ID, o, source, n.NotifyID, staticFact(notifyFact(n, s.now())))
 	switch {
 	case err == nil:
 		return notifyOutcome{order: o2, effect: effect}
