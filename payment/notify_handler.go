@@ -65,15 +65,18 @@ func (s *Service) serveNotify(w http.ResponseWriter, r *http.Request) {
 		out = s.processNotify(r.Context(), raw)
 	}
 	defer func() { s.observeNotify(r.Context(), out) }()
-	log := s.log.With("out_trade_no", out.claimed, "remote", r.RemoteAddr)
+	// The attributes go with the one line, not through a With: a With
+	// formats them at once, for this single line.
+	var stack [8]slog.Attr
+	attrs := append(stack[:0], slog.String("out_trade_no", out.claimed), slog.String("remote", r.RemoteAddr))
 	if out.note != nil {
-		log = log.With("notify_id", out.note.NotifyID, "trade_status", out.note.TradeStatus)
+		attrs = append(attrs, slog.String("notify_id", out.note.NotifyID), slog.Any("trade_status", out.note.TradeStatus))
 	}
 	if out.status == 0 {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "success")
-		log.Info("payment: notify answered success", "effect", out.effect)
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "payment: notify answered success", append(attrs, slog.Any("effect", out.effect))...)
 		return
 	}
 	if out.quarantine {
@@ -91,8 +94,8 @@ func (s *Service) serveNotify(w http.ResponseWriter, r *http.Request) {
 	if out.status >= 500 {
 		level = slog.LevelError
 	}
-	log.Log(r.Context(), level, "payment: notify refused; Alipay will deliver it again",
-		"status", out.status, "reason", out.reason, "quarantined", out.quarantine)
+	s.log.LogAttrs(r.Context(), level, "payment: notify refused; Alipay will deliver it again",
+		append(attrs, slog.Int("status", out.status), slog.String("reason", out.reason), slog.Bool("quarantined", out.quarantine))...)
 }
 
 // readNotify reads the form body of a notify request, or says why not.
