@@ -95,7 +95,8 @@ func (s *Service) apply(ctx context.Context, orderID string, read *Order, source
 			// A refund settles with the order's version checked, even when
 			// the order already knew the refunded total (from a notify).
 		}
-		events := []OrderEvent{ev}
+		events := make([]OrderEvent, 1, 3+len(extra)) // room for the state_changed and paid_after_close events
+		events[0] = ev
 		if effect != EffectNone {
 			events[0].From, events[0].To = o.Status, n.Status
 			events = append(events, OrderEvent{
