@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -112,7 +113,7 @@ func (s *Service) readNotify(w http.ResponseWriter, r *http.Request) ([]byte, no
 			return fail(http.StatusUnsupportedMediaType, "a notify is a form (application/x-www-form-urlencoded), not %q", ct)
 		}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxNotifyBytes))
+	raw, err := readBody(http.MaxBytesReader(w, r.Body, MaxNotifyBytes), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -121,6 +122,23 @@ func (s *Service) readNotify(w http.ResponseWriter, r *http.Request) ([]byte, no
 		return fail(http.StatusBadRequest, "reading the body: %v", err)
 	}
 	return raw, notifyOutcome{}
+}
+
+// readBody reads body to its end. A body of a known length (size, when
+// not negative and at most MaxNotifyBytes) is read into one buffer of
+// that size, instead of the doubling of io.ReadAll from 512 bytes: three
+// allocations and copies per notify. The size is only a hint: a body
+// longer or shorter than announced is read all the same.
+func readBody(body io.Reader, size int64) ([]byte, error) {
+	if size < 0 || size > MaxNotifyBytes {
+		return io.ReadAll(body)
+	}
+	var b bytes.Buffer
+	b.Grow(int(size) + bytes.MinRead) // ReadFrom wants MinRead bytes free to read the EOF without growing
+	if _, err := b.ReadFrom(body); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // processNotify verifies, checks and applies the notify of form body raw.
