@@ -31,7 +31,11 @@ import (
 // It returns the order as stored and the effect. source.Kind and
 // source.Source are required; its Raw is the fact as received.
 func (s *Service) ApplyTradeResult(ctx context.Context, orderID string, fact Fact, source OrderEvent) (*Order, Effect, error) {
-	return s.apply(ctx, orderID, nil, source, staticFact(fact))
+	notifyID := ""
+	if source.Kind == EventNotifyReceived {
+		notifyID = notifyIDOf(source.Raw)
+	}
+	return s.apply(ctx, orderID, nil, source, notifyID, staticFact(fact))
 }
 
 // staticFact is the factBuilder of a fact that does not depend on the
@@ -48,13 +52,13 @@ type factBuilder func(ctx context.Context, o *Order) (Fact, *Refund, []OrderEven
 // apply is ApplyTradeResult with a fact made from the order as read.
 // When read is not nil it is the order as just read, used for the first
 // attempt instead of reading it again (the compare-and-set checks it).
-func (s *Service) apply(ctx context.Context, orderID string, read *Order, source OrderEvent, build factBuilder) (*Order, Effect, error) {
+// notifyID is the notify_id of source.Raw when source is a notify
+// (EventNotifyReceived), "" otherwise: the caller has it at hand, and
+// parsing the body again for it would cost as much as the parse before
+// the verification.
+func (s *Service) apply(ctx context.Context, orderID string, read *Order, source OrderEvent, notifyID string, build factBuilder) (*Order, Effect, error) {
 	if source.Kind == "" || source.Source == "" {
 		return nil, EffectRejected, fmt.Errorf("%w: apply to order %s: the source event needs a kind and a source", ErrInvalid, orderID)
-	}
-	notifyID := ""
-	if source.Kind == EventNotifyReceived {
-		notifyID = notifyIDOf(source.Raw)
 	}
 	for attempt := 1; ; attempt++ {
 		o, err := read, error(nil)
@@ -65,7 +69,9 @@ func (s *Service) apply(ctx context.Context, orderID string, read *Order, source
 			s.log.Error("payment: apply: reading the order failed", "out_trade_no", "", "order_id", orderID, "source", source.Source, "error", err)
 			return nil, EffectRejected, fmt.Errorf("payment: apply %s to order %s: %w", source.Source, orderID, err)
 		}
-		log := s.orderLog(o).With("source", source.Source)
+		// The logger of the rarer lines is made when one is written: a
+		// With formats its attributes at once.
+		log := func() *slog.Logger { return s.orderLog(o).With("source", source.Source) }
 		fact, refund, extra, err := build(ctx, o)
 		if err != nil {
 			return o, EffectNone, err
@@ -77,19 +83,20 @@ func (s *Service) apply(ctx context.Context, orderID string, read *Order, source
 		case EffectRejected:
 			ev.Reason = joinReason(source.Reason, nextErr.Error())
 			if err := s.store.AppendEvents(ctx, o.ID, ev); err != nil {
-				log.Error("payment: recording a rejected fact failed", "reason", nextErr, "error", err)
+				log().Error("payment: recording a rejected fact failed", "reason", nextErr, "error", err)
 			}
-			log.Warn("payment: fact rejected: it contradicts the order; the order is unchanged", "trade_status", fact.TradeStatus, "reason", nextErr)
+			log().Warn("payment: fact rejected: it contradicts the order; the order is unchanged", "trade_status", fact.TradeStatus, "reason", nextErr)
 			return o, effect, fmt.Errorf("payment: order %s (out_trade_no %s): %w", o.ID, o.OutTradeNo, nextErr)
 		case EffectNone:
 			if refund == nil {
 				ev.Reason = joinReason(source.Reason, "duplicate or stale: the order already knows this")
-				return o, effect, s.recordNone(ctx, log, o, ev, notifyID)
+				return o, effect, s.recordNone(ctx, log(), o, ev, notifyID)
 			}
 			// A refund settles with the order's version checked, even when
 			// the order already knew the refunded total (from a notify).
 		}
-		events := []OrderEvent{ev}
+		events := make([]OrderEvent, 1, 3+len(extra)) // room for the state_changed and paid_after_close events
+		events[0] = ev
 		if effect != EffectNone {
 			events[0].From, events[0].To = o.Status, n.Status
 			events = append(events, OrderEvent{
@@ -108,23 +115,24 @@ func (s *Service) apply(ctx context.Context, orderID string, read *Order, source
 		t := Transition{Order: n, Events: events, Refund: refund, At: s.now()}
 		err = s.store.ApplyTransition(ctx, t)
 		if errors.Is(err, ErrConflict) && attempt < maxApplyAttempts {
-			log.Debug("payment: apply: the order moved meanwhile; deciding again", "attempt", attempt)
+			log().Debug("payment: apply: the order moved meanwhile; deciding again", "attempt", attempt)
 			continue
 		}
 		if err != nil {
-			log.Error("payment: apply: storing the transition failed; nothing changed", "from", o.Status, "to", n.Status, "error", err)
+			log().Error("payment: apply: storing the transition failed; nothing changed", "from", o.Status, "to", n.Status, "error", err)
 			return o, EffectRejected, fmt.Errorf("payment: apply %s to order %s (out_trade_no %s): %w", source.Source, o.ID, o.OutTradeNo, err)
 		}
 		if effect == EffectNone {
 			return n, effect, nil
 		}
-		log.Info("payment: order changed", "from", o.Status, "to", n.Status, "effect", effect, "flags", n.Flags.String(),
-			"paid", n.PaidAmount.String(), "refunded", n.RefundedAmount.String())
+		s.logOrder(ctx, slog.LevelInfo, o, "payment: order changed", slog.Any("source", source.Source),
+			slog.Any("from", o.Status), slog.Any("to", n.Status), slog.Any("effect", effect), slog.String("flags", n.Flags.String()),
+			slog.String("paid", n.PaidAmount.String()), slog.String("refunded", n.RefundedAmount.String()))
 		if s.cfg.OnChange != nil {
 			s.cfg.OnChange(ctx, Change{Order: n.Clone(), Effect: effect, Events: events})
 		}
 		if effect == EffectPaidAfterClose {
-			s.paidAfterClose(ctx, log, n)
+			s.paidAfterClose(ctx, log(), n)
 		}
 		return n, effect, nil
 	}

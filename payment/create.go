@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -94,8 +95,8 @@ func (s *Service) CreatePayment(ctx context.Context, req CreatePaymentRequest) (
 		Source: SourceMerchant,
 		Reason: fmt.Sprintf("created: %s %s, expires %s", o.Channel, o.Amount, o.ExpiresAt.UTC().Format(time.RFC3339)),
 	}
-	log := s.orderLog(o)
 	if err := s.store.CreateOrder(ctx, o, created); err != nil {
+		log := s.orderLog(o)
 		if errors.Is(err, ErrDuplicate) {
 			log.Warn("payment: create: out_trade_no already used", "error", err)
 			return nil, fmt.Errorf("payment: out_trade_no %q is already used, and an out_trade_no is never reused: %w", o.OutTradeNo, err)
@@ -103,12 +104,13 @@ func (s *Service) CreatePayment(ctx context.Context, req CreatePaymentRequest) (
 		log.Error("payment: create: storing the order failed", "error", err)
 		return nil, fmt.Errorf("payment: create order: %w", err)
 	}
-	log.Info("payment: order created", "amount", o.Amount.String(), "channel", o.Channel, "expires_at", o.ExpiresAt)
+	s.logOrder(ctx, slog.LevelInfo, o, "payment: order created",
+		slog.String("amount", o.Amount.String()), slog.Any("channel", o.Channel), slog.Time("expires_at", o.ExpiresAt))
 	s.observeCreated(ctx, o)
-	s.scheduleOrder(ctx, log, o)
+	s.scheduleOrder(ctx, o)
 	p, err := s.payment(ctx, o)
 	if err != nil {
-		log.Warn("payment: create: the order is stored, but preparing its payment failed; it stays pending", "error", err)
+		s.orderLog(o).Warn("payment: create: the order is stored, but preparing its payment failed; it stays pending", "error", err)
 		return &Payment{Order: o}, err
 	}
 	return p, nil

@@ -47,12 +47,12 @@ func (r serviceRunner) RefundPaidAfterClose(ctx context.Context, orderID string)
 // scheduleOrder schedules the jobs of the new order o, if the Service
 // has Jobs. A failure is logged and ignored: the jobs' sweep schedules
 // what is missing.
-func (s *Service) scheduleOrder(ctx context.Context, log *slog.Logger, o *Order) {
+func (s *Service) scheduleOrder(ctx context.Context, o *Order) {
 	if s.jobs == nil {
 		return
 	}
 	if err := s.jobs.ScheduleOrder(ctx, o); err != nil {
-		log.Warn("payment: scheduling the order's jobs failed; the sweep will schedule them", "error", err)
+		s.orderLog(o).Warn("payment: scheduling the order's jobs failed; the sweep will schedule them", "error", err)
 	}
 }
 

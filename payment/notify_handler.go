@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -65,15 +66,18 @@ func (s *Service) serveNotify(w http.ResponseWriter, r *http.Request) {
 		out = s.processNotify(r.Context(), raw)
 	}
 	defer func() { s.observeNotify(r.Context(), out) }()
-	log := s.log.With("out_trade_no", out.claimed, "remote", r.RemoteAddr)
+	// The attributes go with the one line, not through a With: a With
+	// formats them at once, for this single line.
+	var stack [8]slog.Attr
+	attrs := append(stack[:0], slog.String("out_trade_no", out.claimed), slog.String("remote", r.RemoteAddr))
 	if out.note != nil {
-		log = log.With("notify_id", out.note.NotifyID, "trade_status", out.note.TradeStatus)
+		attrs = append(attrs, slog.String("notify_id", out.note.NotifyID), slog.Any("trade_status", out.note.TradeStatus))
 	}
 	if out.status == 0 {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "success")
-		log.Info("payment: notify answered success", "effect", out.effect)
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "payment: notify answered success", append(attrs, slog.Any("effect", out.effect))...)
 		return
 	}
 	if out.quarantine {
@@ -91,8 +95,8 @@ func (s *Service) serveNotify(w http.ResponseWriter, r *http.Request) {
 	if out.status >= 500 {
 		level = slog.LevelError
 	}
-	log.Log(r.Context(), level, "payment: notify refused; Alipay will deliver it again",
-		"status", out.status, "reason", out.reason, "quarantined", out.quarantine)
+	s.log.LogAttrs(r.Context(), level, "payment: notify refused; Alipay will deliver it again",
+		append(attrs, slog.Int("status", out.status), slog.String("reason", out.reason), slog.Bool("quarantined", out.quarantine))...)
 }
 
 // readNotify reads the form body of a notify request, or says why not.
@@ -109,7 +113,7 @@ func (s *Service) readNotify(w http.ResponseWriter, r *http.Request) ([]byte, no
 			return fail(http.StatusUnsupportedMediaType, "a notify is a form (application/x-www-form-urlencoded), not %q", ct)
 		}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxNotifyBytes))
+	raw, err := readBody(http.MaxBytesReader(w, r.Body, MaxNotifyBytes), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -118,6 +122,23 @@ func (s *Service) readNotify(w http.ResponseWriter, r *http.Request) ([]byte, no
 		return fail(http.StatusBadRequest, "reading the body: %v", err)
 	}
 	return raw, notifyOutcome{}
+}
+
+// readBody reads body to its end. A body of a known length (size, when
+// not negative and at most MaxNotifyBytes) is read into one buffer of
+// that size, instead of the doubling of io.ReadAll from 512 bytes: three
+// allocations and copies per notify. The size is only a hint: a body
+// longer or shorter than announced is read all the same.
+func readBody(body io.Reader, size int64) ([]byte, error) {
+	if size < 0 || size > MaxNotifyBytes {
+		return io.ReadAll(body)
+	}
+	var b bytes.Buffer
+	b.Grow(int(size) + bytes.MinRead) // ReadFrom wants MinRead bytes free to read the EOF without growing
+	if _, err := b.ReadFrom(body); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // processNotify verifies, checks and applies the notify of form body raw.
@@ -190,7 +211,7 @@ func (s *Service) checkAndApply(ctx context.Context, n *alipay.Notification, raw
 		Kind: EventNotifyReceived, Source: SourceNotify, Raw: raw, Verified: true,
 		Reason: fmt.Sprintf("notify %s: %s", n.NotifyID, n.TradeStatus),
 	}
-	o2, effect, err := s.apply(ctx, o.ID, o, source, staticFact(notifyFact(n, s.now())))
+	o2, effect, err := s.apply(ctx, o.ID, o, source, n.NotifyID, staticFact(notifyFact(n, s.now())))
 	switch {
 	case err == nil:
 		return notifyOutcome{order: o2, effect: effect}

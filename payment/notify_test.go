@@ -2,11 +2,13 @@ package payment_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"zhifu/alipay"
@@ -27,6 +29,7 @@ func TestNotify(t *testing.T) {
 		{"MalformedBodies", testNotifyMalformed},
 		{"ConcurrentDuplicates", testNotifyConcurrentDuplicates},
 		{"SameBody50Times", testNotifySameBody50},
+		{"ChunkedBody", testNotifyChunked},
 		{"DroppedReconciled", testNotifyDropped},
 		{"KilledAfterCommit", testKilledAfterCommit},
 		{"KilledBeforeCommit", testKilledBeforeCommit},
@@ -340,6 +343,60 @@ func testNotifySameBody50(t *testing.T, open func(*testing.T) payment.Store) {
 		if a != "success" {
 			t.Errorf("post %d: %q", i, a)
 		}
+	}
+	o := e.wantStatus(p.Order.ID, payment.StatusPaid)
+	checkOneEffect(t, e, o)
+}
+
+// testNotifyChunked: a notify whose body comes without a Content-Length
+// (chunked) is read as well: an oversize one is refused with 413, a
+// signed one applied.
+func testNotifyChunked(t *testing.T, open func(*testing.T) payment.Store) {
+	g := &gate{closed: true}
+	var length atomic.Int64 // the Content-Length the handler saw last
+	e := newEnv(t, open, options{notify: func(h http.Handler) http.Handler {
+		return g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			length.Store(r.ContentLength)
+			h.ServeHTTP(w, r)
+		}))
+	}})
+	p := e.create(payment.ChannelPage, 100)
+	e.pay(p)
+	atts := e.attempts(p.Order)
+	if len(atts) != 1 || atts[0].Form == "" {
+		t.Fatalf("attempts %+v", atts)
+	}
+	g.set(false)
+	post := func(body string) (*http.Response, string) {
+		t.Helper()
+		// A reader of unknown length: the client sends it chunked.
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/notify", struct{ io.Reader }{strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := e.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := length.Load(); n != -1 {
+			t.Fatalf("the handler saw Content-Length %d, want -1 (unknown)", n)
+		}
+		return resp, string(b)
+	}
+	resp, body := post(atts[0].Form + "&pad=" + strings.Repeat("x", payment.MaxNotifyBytes))
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || body != "fail" {
+		t.Errorf("oversize chunked: %s %q, want 413 fail", resp.Status, body)
+	}
+	e.wantStatus(p.Order.ID, payment.StatusPending)
+	resp, body = post(atts[0].Form)
+	if resp.StatusCode != http.StatusOK || body != "success" {
+		t.Errorf("chunked: %s %q, want 200 success", resp.Status, body)
 	}
 	o := e.wantStatus(p.Order.ID, payment.StatusPaid)
 	checkOneEffect(t, e, o)

@@ -220,7 +220,7 @@ func (s *Service) refundSucceeded(ctx context.Context, log *slog.Logger, r *Refu
 		Kind: EventRefundAnswered, Source: source, RefundID: r.ID, Raw: raw, Verified: true,
 		Reason: fmt.Sprintf("refund %s of %s succeeded: money moved", r.OutRequestNo, r.Amount),
 	}
-	_, _, err := s.apply(ctx, r.OrderID, nil, ev, func(ctx context.Context, o *Order) (Fact, *Refund, []OrderEvent, error) {
+	_, _, err := s.apply(ctx, r.OrderID, nil, ev, "", func(ctx context.Context, o *Order) (Fact, *Refund, []OrderEvent, error) {
 		// The order was read first: its version guards the sum below.
 		cur, err := s.store.GetRefund(ctx, r.ID)
 		if err != nil {

@@ -100,9 +100,14 @@ func transitionTable() []transitionRule {
 	}
 }
 
+// transitions is the transition table, made once: lookup runs for every
+// fact, and making the table anew each time was an allocation of a
+// kilobyte per notify.
+var transitions = transitionTable()
+
 // lookup returns the action of the table for status s and fact kind k.
 func lookup(s Status, k factKind) (action, bool) {
-	for _, r := range transitionTable() {
+	for _, r := range transitions {
 		if r.From == s && r.On == k {
 			return r.Do, true
 		}
