@@ -62,6 +62,15 @@ type Config struct {
 	// ReadTimeout bounds reading a request's body. Default:
 	// DefaultReadTimeout (10 s).
 	ReadTimeout time.Duration
+	// KeyCacheTTL is how long an API key that authenticated is trusted
+	// without reading it from Keys again: a request with it meanwhile
+	// costs a SHA-256 and a constant-time comparison of its secret, no
+	// read. A key revoked meanwhile (by `zhifu apikey revoke`, on any
+	// instance) keeps working here for at most this long. Unknown keys,
+	// wrong secrets and revoked keys are never kept. At most a minute;
+	// negative: no cache, every request reads its key. Default:
+	// DefaultKeyCacheTTL (5 s).
+	KeyCacheTTL time.Duration
 }
 
 // validate fills in the defaults of cfg and checks it.
@@ -100,6 +109,11 @@ func (cfg *Config) validate() error {
 	} else if cfg.ReadTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("ReadTimeout %v is below a second", cfg.ReadTimeout))
 	}
+	if cfg.KeyCacheTTL == 0 {
+		cfg.KeyCacheTTL = DefaultKeyCacheTTL
+	} else if cfg.KeyCacheTTL > maxKeyCacheTTL {
+		errs = append(errs, fmt.Errorf("KeyCacheTTL %v is above %v: a revoked key would keep working that long", cfg.KeyCacheTTL, maxKeyCacheTTL))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("httpapi: Config: %w", err)
 	}
@@ -108,10 +122,11 @@ func (cfg *Config) validate() error {
 
 // api is the handler New returns.
 type api struct {
-	cfg Config
-	svc *payment.Service
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg  Config
+	svc  *payment.Service
+	log  *slog.Logger
+	mux  *http.ServeMux
+	keys *keyCache
 }
 
 // New checks cfg and returns the handler of the JSON API under /v1, with
@@ -122,7 +137,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux()}
+	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), keys: newKeyCache(cfg.KeyCacheTTL, cfg.Now)}
 	a.route("POST /v1/payments", a.createPayment)
 	a.route("GET /v1/payments", a.listPayments)
 	a.route("GET /v1/payments/{id}", a.getPayment)
@@ -206,7 +221,9 @@ func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) 
 }
 
 // authenticate returns the API key of the request's Authorization: Bearer
-// header. The key is never logged or repeated: only its id.
+// header: from the key cache when it authenticated within KeyCacheTTL,
+// else read from the store (and then cached if valid). The key is never
+// logged or repeated: only its id.
 func (a *api) authenticate(r *http.Request) (*payment.APIKey, *Error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -216,12 +233,19 @@ func (a *api) authenticate(r *http.Request) (*payment.APIKey, *Error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		return nil, apiErrorf(http.StatusUnauthorized, CodeMissingAPIKey, "", "the Authorization header must be \"Bearer\", a space and your API key")
 	}
+	id, err := payment.APIKeyID(secret) // the id is not secret
+	if err == nil {
+		if k := a.keys.get(id, secret); k != nil {
+			return k, nil
+		}
+	}
 	k, err := payment.Authenticate(r.Context(), a.cfg.Keys, secret)
 	switch {
 	case err == nil:
+		a.keys.put(k)
 		return k, nil
 	case errors.Is(err, payment.ErrRevoked):
-		id, _ := payment.APIKeyID(secret) // the id is not secret
+		a.keys.drop(id)
 		a.log.Warn("httpapi: a revoked API key was used", "api_key_id", id, "remote", r.RemoteAddr)
 		return nil, apiErrorf(http.StatusUnauthorized, CodeAPIKeyRevoked, "", "this API key was revoked; use another")
 	case errors.Is(err, payment.ErrNotFound):
