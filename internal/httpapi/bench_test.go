@@ -50,7 +50,9 @@ import (
 //
 // Both report cpu-ns/op, this process's CPU time per op (getrusage): the
 // API, the Service, the HTTP clients and, for SQLite, the database engine;
-// on PostgreSQL also db-cpu-ns/op, the local server's. ZHIFU_BENCH_PROFILE
+// on PostgreSQL also db-cpu-ns/op, the local server's. The creation also
+// reports B/op and allocs/op (the whole process's, clients included),
+// counts that a neighbour's load does not move. ZHIFU_BENCH_PROFILE
 // set to a directory writes a CPU profile of the timed part there.
 
 // apiBenchClients is the number of concurrent API clients.
@@ -249,6 +251,7 @@ func BenchmarkAPICreatePayment(b *testing.B) {
 				r.body = fmt.Appendf(nil, `{"subject":"测试商品 %d","amount":%q,"channel":"page"}`, i, r.amount)
 			}
 			e.warm()
+			b.ReportAllocs()
 			runtime.GC()
 			cpu0, db0 := cputime.Process(), cputime.Postgres()
 			stopProfile, err := cputime.StartProfile("api-create-" + st.name)
