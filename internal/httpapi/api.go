@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"zhifu/payment"
@@ -62,6 +63,15 @@ type Config struct {
 	// ReadTimeout bounds reading a request's body. Default:
 	// DefaultReadTimeout (10 s).
 	ReadTimeout time.Duration
+	// KeyCacheTTL is how long an API key that authenticated is trusted
+	// without reading it from Keys again: a request with it meanwhile
+	// costs a SHA-256 and a constant-time comparison of its secret, no
+	// read. A key revoked meanwhile (by `zhifu apikey revoke`, on any
+	// instance) keeps working here for at most this long. Unknown keys,
+	// wrong secrets and revoked keys are never kept. At most a minute;
+	// negative: no cache, every request reads its key. Default:
+	// DefaultKeyCacheTTL (5 s).
+	KeyCacheTTL time.Duration
 }
 
 // validate fills in the defaults of cfg and checks it.
@@ -100,6 +110,11 @@ func (cfg *Config) validate() error {
 	} else if cfg.ReadTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("ReadTimeout %v is below a second", cfg.ReadTimeout))
 	}
+	if cfg.KeyCacheTTL == 0 {
+		cfg.KeyCacheTTL = DefaultKeyCacheTTL
+	} else if cfg.KeyCacheTTL > maxKeyCacheTTL {
+		errs = append(errs, fmt.Errorf("KeyCacheTTL %v is above %v: a revoked key would keep working that long", cfg.KeyCacheTTL, maxKeyCacheTTL))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("httpapi: Config: %w", err)
 	}
@@ -108,10 +123,11 @@ func (cfg *Config) validate() error {
 
 // api is the handler New returns.
 type api struct {
-	cfg Config
-	svc *payment.Service
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg  Config
+	svc  *payment.Service
+	log  *slog.Logger
+	mux  *http.ServeMux
+	keys *keyCache
 }
 
 // New checks cfg and returns the handler of the JSON API under /v1, with
@@ -122,7 +138,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux()}
+	a := &api{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), keys: newKeyCache(cfg.KeyCacheTTL, cfg.Now)}
 	a.route("POST /v1/payments", a.createPayment)
 	a.route("GET /v1/payments", a.listPayments)
 	a.route("GET /v1/payments/{id}", a.getPayment)
@@ -155,6 +171,7 @@ type apiCall struct {
 // authentication and, for a POST, the body and its idempotency.
 func (a *api) route(pattern string, h apiHandler) {
 	post := strings.HasPrefix(pattern, "POST ")
+	logs := &routeLoggers{base: a.log, route: pattern, m: make(map[string]*slog.Logger)}
 	a.mux.Handle(pattern, a.instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
 		defer cancel()
@@ -171,7 +188,7 @@ func (a *api) route(pattern string, h apiHandler) {
 			apiWriteError(w, e)
 			return
 		}
-		c := &apiCall{key: key, log: a.log.With("api_key_id", key.ID, "route", pattern)}
+		c := &apiCall{key: key, log: logs.get(key.ID)}
 		if !post {
 			h(w, r, c)
 			return
@@ -184,14 +201,42 @@ func (a *api) route(pattern string, h apiHandler) {
 	})))
 }
 
+// routeLoggers keeps the loggers of a route, one per API key that used
+// it: the API's logger With the key's id and the route. slog's JSON
+// handler formats With's attributes when the logger is made, a dozen
+// allocations that a request then need not repeat. Only keys that
+// authenticated get here, and at most keyCacheMax are kept.
+type routeLoggers struct {
+	base  *slog.Logger
+	route string
+	mu    sync.RWMutex
+	m     map[string]*slog.Logger // by API key id
+}
+
+// get returns the logger of the route for the key keyID.
+func (l *routeLoggers) get(keyID string) *slog.Logger {
+	l.mu.RLock()
+	log := l.m[keyID]
+	l.mu.RUnlock()
+	if log != nil {
+		return log
+	}
+	log = l.base.With("api_key_id", keyID, "route", l.route)
+	l.mu.Lock()
+	if len(l.m) < keyCacheMax {
+		l.m[keyID] = log
+	}
+	l.mu.Unlock()
+	return log
+}
+
 // readBody reads the JSON body of a POST, within the size limit.
 func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
 	if r.ContentLength > a.cfg.MaxBodyBytes {
 		return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "", "the body has %d bytes, at most %d are allowed", r.ContentLength, a.cfg.MaxBodyBytes)
 	}
 	ct := r.Header.Get("Content-Type")
-	if mt, params, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" ||
-		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+	if ct != "application/json" && !apiIsJSONType(ct) { // the first: what clients send, nothing to parse
 		return nil, apiErrorf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "", "send the body as Content-Type: application/json (UTF-8), not %q", ct)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
@@ -205,8 +250,17 @@ func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) 
 	return body, nil
 }
 
+// apiIsJSONType reports whether the Content-Type ct is application/json
+// in UTF-8 (no charset, or utf-8).
+func apiIsJSONType(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json" && (params["charset"] == "" || strings.EqualFold(params["charset"], "utf-8"))
+}
+
 // authenticate returns the API key of the request's Authorization: Bearer
-// header. The key is never logged or repeated: only its id.
+// header: from the key cache when it authenticated within KeyCacheTTL,
+// else read from the store (and then cached if valid). The key is never
+// logged or repeated: only its id.
 func (a *api) authenticate(r *http.Request) (*payment.APIKey, *Error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -216,12 +270,19 @@ func (a *api) authenticate(r *http.Request) (*payment.APIKey, *Error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		return nil, apiErrorf(http.StatusUnauthorized, CodeMissingAPIKey, "", "the Authorization header must be \"Bearer\", a space and your API key")
 	}
+	id, err := payment.APIKeyID(secret) // the id is not secret
+	if err == nil {
+		if k := a.keys.get(id, secret); k != nil {
+			return k, nil
+		}
+	}
 	k, err := payment.Authenticate(r.Context(), a.cfg.Keys, secret)
 	switch {
 	case err == nil:
+		a.keys.put(k)
 		return k, nil
 	case errors.Is(err, payment.ErrRevoked):
-		id, _ := payment.APIKeyID(secret) // the id is not secret
+		a.keys.drop(id)
 		a.log.Warn("httpapi: a revoked API key was used", "api_key_id", id, "remote", r.RemoteAddr)
 		return nil, apiErrorf(http.StatusUnauthorized, CodeAPIKeyRevoked, "", "this API key was revoked; use another")
 	case errors.Is(err, payment.ErrNotFound):

@@ -18,6 +18,9 @@
 //
 // Every /v1 request carries an API key (Authorization: Bearer zk_…),
 // checked against its SHA-256 hash in constant time ([payment.Authenticate]);
+// a key that authenticated is kept for Config.KeyCacheTTL (5 s), so that a
+// revoked key stops working within that bound and the requests meanwhile
+// read no key from the store;
 // every POST an Idempotency-Key, under which the first answer is kept for
 // 24 hours and given again to retries. Bodies are JSON, decoded strictly
 // (unknown fields, wrong types and trailing data are errors), at most

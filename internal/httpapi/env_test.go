@@ -37,18 +37,19 @@ type apiStore interface {
 	payment.IdempotencyStore
 }
 
-// stores returns the stores every test runs on: SQLite in a temporary
-// directory, and PostgreSQL in a schema of its own (skipped when no server
-// answers, failed then with ZHIFU_REQUIRE_POSTGRES=1).
+// stores returns the stores every test and benchmark runs on: SQLite in a
+// temporary directory (WAL, every commit fsynced), and PostgreSQL in a
+// schema of its own (skipped when no server answers, failed then with
+// ZHIFU_REQUIRE_POSTGRES=1).
 func stores() []struct {
 	name string
-	open func(t *testing.T) apiStore
+	open func(t testing.TB) apiStore
 } {
 	return []struct {
 		name string
-		open func(t *testing.T) apiStore
+		open func(t testing.TB) apiStore
 	}{
-		{"sqlite", func(t *testing.T) apiStore {
+		{"sqlite", func(t testing.TB) apiStore {
 			s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "zhifu.db"))
 			if err != nil {
 				t.Fatal(err)
@@ -56,7 +57,7 @@ func stores() []struct {
 			t.Cleanup(func() { s.Close() })
 			return s
 		}},
-		{"postgres", func(t *testing.T) apiStore {
+		{"postgres", func(t testing.TB) apiStore {
 			_, dsn := testpg.Schema(t)
 			s, err := postgresstore.Open(context.Background(), dsn)
 			if err != nil {

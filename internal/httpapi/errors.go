@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"zhifu/alipay"
 	"zhifu/payment"
@@ -86,17 +88,34 @@ func apiErrorf(status int, code ErrorCode, field, format string, args ...any) *E
 	return &Error{Status: status, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// apiWriteJSON writes v as the JSON answer with the status.
+// apiJSONBuffers holds the buffers answers are encoded into, reused from
+// one request to the next: an answer (a payment's is about 2 KB, with its
+// pay_url) is encoded once into a buffer and written from it, not
+// marshalled into a new slice and copied to append its newline.
+var apiJSONBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// apiMaxPooledBuffer bounds the buffers kept in apiJSONBuffers: one that
+// grew larger (a long listing) is left to the garbage collector.
+const apiMaxPooledBuffer = 64 << 10
+
+// apiWriteJSON writes v as the JSON answer with the status, and a newline.
 func apiWriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := apiJSONBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= apiMaxPooledBuffer {
+			apiJSONBuffers.Put(buf)
+		}
+	}()
+	if err := json.NewEncoder(buf).Encode(v); err != nil { // escapes <, > and & as json.Marshal does
 		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal_error","message":"encoding the answer failed"}}`)
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal_error","message":"encoding the answer failed"}}` + "\n")
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(buf.Bytes()) // every writer here copies: the buffer may be reused after
 }
 
 // apiWriteError writes e as the error envelope.
