@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"zhifu/alipay"
+	"zhifu/internal/cputime"
 	"zhifu/internal/testpg"
 	"zhifu/payment"
 	"zhifu/payment/postgresstore"
@@ -330,7 +330,7 @@ func BenchmarkNotify(b *testing.B) {
 				commits0 = cc.Commits()
 			}
 			runtime.GC()
-			cpu0, db0 := processCPU(), postgresCPU()
+			cpu0, db0 := cputime.Process(), cputime.Postgres()
 			stopProfile := startTimedProfile(b, "notify-"+st.name)
 			b.ResetTimer()
 			start := time.Now()
@@ -338,7 +338,7 @@ func BenchmarkNotify(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			stopProfile()
-			cpu, db := processCPU()-cpu0, postgresCPU()-db0
+			cpu, db := cputime.Process()-cpu0, cputime.Postgres()-db0
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -353,27 +353,16 @@ func BenchmarkNotify(b *testing.B) {
 }
 
 // startTimedProfile starts a CPU profile of the timed part of a benchmark
-// when ZHIFU_BENCH_PROFILE names a directory, written there as
-// name.pprof; -test.cpuprofile would mostly show the untimed setup
-// (creating the orders, signing the notifies). It returns the function
-// that stops it.
+// when ZHIFU_BENCH_PROFILE names a directory (cputime.StartProfile), and
+// returns the function that stops it.
 func startTimedProfile(b *testing.B, name string) (stop func()) {
-	dir := os.Getenv("ZHIFU_BENCH_PROFILE")
-	if dir == "" {
-		return func() {}
-	}
-	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	stopProfile, err := cputime.StartProfile(name)
 	if err != nil {
-		b.Fatalf("ZHIFU_BENCH_PROFILE: %v", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		b.Fatalf("ZHIFU_BENCH_PROFILE: %v (is -test.cpuprofile set too?)", err)
+		b.Fatal(err)
 	}
 	return func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			b.Errorf("ZHIFU_BENCH_PROFILE: %v", err)
+		if err := stopProfile(); err != nil {
+			b.Error(err)
 		}
 	}
 }
@@ -441,7 +430,7 @@ func BenchmarkCreatePayment(b *testing.B) {
 				commits0 = cc.Commits()
 			}
 			runtime.GC()
-			cpu0, db0 := processCPU(), postgresCPU()
+			cpu0, db0 := cputime.Process(), cputime.Postgres()
 			stopProfile := startTimedProfile(b, "create-"+st.name)
 			b.ResetTimer()
 			start := time.Now()
@@ -455,7 +444,7 @@ func BenchmarkCreatePayment(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			stopProfile()
-			cpu, db := processCPU()-cpu0, postgresCPU()-db0
+			cpu, db := cputime.Process()-cpu0, cputime.Postgres()-db0
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -516,13 +505,13 @@ func (e *benchEnv) checkCreated(payments []*payment.Payment) {
 // and reports the rate as unit.
 func benchRawRSA(b *testing.B, unit string, op func() error) {
 	runtime.GC()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	start := time.Now()
 	err := parallel(b.N, runtime.GOMAXPROCS(0), func(int) error { return op() })
 	elapsed := time.Since(start)
 	b.StopTimer()
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,7 @@
 //
 // Wall-clock rates are noisy on a shared machine; the CPU time per
 // operation is what a neighbour's load does not move. The benchmarks of
-// the JSON API use it; it imports nothing of zhifu.
+// the payment service and of the JSON API use it; it imports nothing of zhifu.
 package cputime
 
 import (
