@@ -27,14 +27,8 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c payment.IdempotencyCl
 	}
 	created := s.stamp(r.CreatedAt)
 	for range 3 {
-		var claimed bool
-		err := s.pool.QueryRow(ctx, `INSERT INTO payment_idempotency_keys AS k
-			(api_key_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4)
-			ON CONFLICT (api_key_id, key) DO UPDATE
-				SET request_hash = EXCLUDED.request_hash, status = 0, body = '', created_at = EXCLUDED.created_at
-				WHERE k.created_at < $5 OR (k.status = 0 AND k.created_at < $6)
-			RETURNING true`,
-			r.APIKeyID, r.Key, r.RequestHash, created, dbNullTime(c.ExpiredBefore), dbNullTime(c.StaleBefore)).Scan(&claimed)
+		err := s.q.do(ctx, idempotencyLockKey(r.APIKeyID, r.Key), claimIdempotencySQL,
+			[]any{r.APIKeyID, r.Key, r.RequestHash, created, dbNullTime(c.ExpiredBefore), dbNullTime(c.StaleBefore)}, scanOneRow)
 		if err == nil {
 			r.Status, r.Body, r.CreatedAt = 0, nil, created
 			return nil, nil
@@ -68,21 +62,51 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, apiKeyID, key string
 	if body == nil {
 		body = []byte{}
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.q.do(ctx, idempotencyLockKey(apiKeyID, key), `UPDATE payment_idempotency_keys SET status = $1, body = $2
+		WHERE api_key_id = $3 AND key = $4 AND status = 0 RETURNING 1`, []any{status, body, apiKeyID, key}, scanOneRow)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Missing (pgx.ErrNoRows again), or completed already.
 		var cur int
-		if err := tx.QueryRow(ctx, `SELECT status FROM payment_idempotency_keys WHERE api_key_id = $1 AND key = $2 FOR UPDATE`,
-			apiKeyID, key).Scan(&cur); err != nil {
-			return err
+		err = s.pool.QueryRow(ctx, `SELECT status FROM payment_idempotency_keys WHERE api_key_id = $1 AND key = $2`,
+			apiKeyID, key).Scan(&cur)
+		if err == nil {
+			err = payment.ErrConflict
 		}
-		if cur != 0 {
-			return payment.ErrConflict
-		}
-		_, err := tx.Exec(ctx, `UPDATE payment_idempotency_keys SET status = $1, body = $2 WHERE api_key_id = $3 AND key = $4`,
-			status, body, apiKeyID, key)
-		return err
-	})
+	}
 	if err != nil {
 		return errorf("complete idempotency key", err)
+	}
+	return nil
+}
+
+// claimIdempotencySQL is ClaimIdempotencyKey's statement: a row when the
+// key was claimed, none when another holds it.
+const claimIdempotencySQL = `INSERT INTO payment_idempotency_keys AS k
+	(api_key_id, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4)
+	ON CONFLICT (api_key_id, key) DO UPDATE
+		SET request_hash = EXCLUDED.request_hash, status = 0, body = '', created_at = EXCLUDED.created_at
+		WHERE k.created_at < $5 OR (k.status = 0 AND k.created_at < $6)
+	RETURNING true`
+
+// idempotencyLockKey is the key of an idempotency record's statement in
+// the write pipeline: the row it locks.
+func idempotencyLockKey(apiKeyID, key string) string {
+	return "idempotency/" + apiKeyID + "/" + key
+}
+
+// scanOneRow reads rows to their end: nil when there was one row at
+// least, pgx.ErrNoRows when there was none.
+func scanOneRow(rows pgx.Rows) error {
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n == 0 {
+		return pgx.ErrNoRows
 	}
 	return nil
 }
