@@ -85,11 +85,15 @@ func newPipeline(pool *pgxpool.Pool, workers, maxBatch int) *pipeline {
 }
 
 // pipelineWorkers is the number of batches in flight in each of the two
-// pipelines, for a pool of maxConns connections: a quarter of them, at
+// pipelines, for a pool of maxConns connections: one per 8 of them, at
 // least one and at most 4, so that the other queries (lists, refunds,
-// River's jobs) keep connections of their own.
+// River's jobs) keep connections of their own. With the default pool (8
+// connections on a small machine) that is one: a single batch in flight
+// per pipeline gathers the largest batches, and on 2 CPUs beside the
+// server it did the most notifies per second (docs/BENCHMARKS.md); a
+// larger pool, on a larger machine, runs more batches at once.
 func pipelineWorkers(maxConns int32) int {
-	return max(1, min(4, int(maxConns)/4))
+	return max(1, min(4, int(maxConns)/8))
 }
 
 // errClosed is the error of a write after Close.
