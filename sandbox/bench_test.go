@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"zhifu/alipay"
+	"zhifu/internal/cputime"
 )
 
 // The sandbox's throughput beside the rate of the RSA signatures it cannot
@@ -261,7 +262,7 @@ func BenchmarkRawRSASign(b *testing.B) {
 	digest := sha256.Sum256([]byte("the string to sign of a trade.query response"))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:]); err != nil {
@@ -289,7 +290,7 @@ func BenchmarkTradeQuery(b *testing.B) {
 		b.ReportAllocs()
 		b.SetParallelism(benchParallelism)
 		b.ResetTimer()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				resp, err := e.client.TradeQuery(context.Background(), alipay.TradeQueryRequest{OutTradeNo: no})
@@ -309,7 +310,7 @@ func BenchmarkTradeQuery(b *testing.B) {
 		b.ReportAllocs()
 		b.SetParallelism(benchParallelism)
 		b.ResetTimer()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if body := e.postGateway(form); !strings.Contains(string(body), `"trade_status":"TRADE_SUCCESS"`) {
@@ -430,7 +431,7 @@ func (e *benchEnv) run(b *testing.B, signs float64, op func(i int)) {
 	b.ReportAllocs()
 	b.SetParallelism(benchParallelism)
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			op(int(next.Add(1)) - 1)
@@ -442,14 +443,14 @@ func (e *benchEnv) run(b *testing.B, signs float64, op func(i int)) {
 }
 
 // reportCPU reports the process's CPU time per op since start
-// (processCPU): unlike ns/op, it leaves out the time other processes on a
+// (cputime.Process): unlike ns/op, it leaves out the time other processes on a
 // shared machine take from the benchmark, and with ns/op it shows how busy
 // the CPUs were.
 func reportCPU(b *testing.B, start time.Duration) {
 	if start == 0 {
 		return
 	}
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // scanAndPay opens a precreate QR code and pays it, then waits for the

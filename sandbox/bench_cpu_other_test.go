@@ -1,9 +1,0 @@
-//go:build !unix
-
-package sandbox
-
-import "time"
-
-// processCPU is zero where getrusage is not available: the benchmarks then
-// report no cpu-ns/op.
-func processCPU() time.Duration { return 0 }
