@@ -41,7 +41,7 @@ import (
 // lost during the batch) fails every statement of the batch, as it would
 // fail the one statement sent alone.
 
-// Batching defaults: see committerFor.
+// Batching defaults (the number of workers: pipelineWorkers).
 const (
 	// defaultMaxBatch is the most statements one batch holds.
 	defaultMaxBatch = 128

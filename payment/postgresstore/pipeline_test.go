@@ -84,6 +84,12 @@ func TestGroupCommitOneBadStatementFailsAlone(t *testing.T) {
 	c := manualPipeline(s)
 	a, dup, b := newOrderForTest(), newOrderForTest(), newOrderForTest()
 	dup.OutTradeNo = taken.OutTradeNo
+	// The bad statement runs last in the batch (statements run in key
+	// order): had a and b committed before it failed, running them again
+	// alone would fail them as duplicates.
+	for dup.ID < a.ID || dup.ID < b.ID {
+		dup.ID = payment.NewOrderID()
+	}
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	for i, o := range []*payment.Order{a, dup, b} {
