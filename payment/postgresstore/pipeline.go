@@ -149,8 +149,7 @@ func (c *pipeline) runBatch(units []*stmtUnit) {
 		return
 	}
 	results, err := c.runPipelined(ctx, live)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	if refusedStatement(err) {
 		// The server refused a statement: the batch rolled back. Each
 		// statement runs again alone, for its own outcome.
 		for _, u := range live {
@@ -167,6 +166,24 @@ func (c *pipeline) runBatch(units []*stmtUnit) {
 	}
 }
 
+// refusedStatement reports whether err is the server's refusal of a
+// statement (an ERROR): the implicit transaction of its batch rolled back,
+// and nothing of the batch is stored. A FATAL or PANIC ends the connection
+// and may come after the batch's commit (a backend terminated while it
+// committed reports it once the commit is done): its outcome is unknown,
+// like a lost connection's, and the batch must not run again.
+func refusedStatement(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	severity := pgErr.SeverityUnlocalized
+	if severity == "" {
+		severity = pgErr.Severity
+	}
+	return severity == "ERROR"
+}
+
 // runAlone runs u's statement as its own transaction.
 func (c *pipeline) runAlone(ctx context.Context, u *stmtUnit) error {
 	c.units.Add(1)
@@ -180,9 +197,9 @@ func (c *pipeline) runAlone(ctx context.Context, u *stmtUnit) error {
 
 // runPipelined runs the units' statements in key order as one batch: one
 // round trip and one implicit transaction. It returns each unit's scan
-// result, or the error that failed the batch: a *pgconn.PgError when the
-// server refused a statement (the transaction rolled back), another error
-// when the outcome is unknown.
+// result, or the error that failed the batch: see refusedStatement for
+// which errors mean the batch rolled back; after any other, the outcome
+// is unknown.
 func (c *pipeline) runPipelined(ctx context.Context, units []*stmtUnit) ([]error, error) {
 	order := make([]int, len(units))
 	for i := range order {

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"zhifu/payment"
 )
@@ -202,4 +206,74 @@ func checkRead(i int, o, got *payment.Order, err error) error {
 		return fmt.Errorf("order %d: %+v, %v; want %s", i, got, err, o.ID)
 	}
 	return nil
+}
+
+// TestRefusedStatement checks which errors rerun a batch statement by
+// statement: only a statement's ERROR, which rolled the batch back, not a
+// FATAL (it may follow the commit) nor a lost connection.
+func TestRefusedStatement(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "23505"}, true},
+		{fmt.Errorf("a pipelined batch of 3 statements: %w", &pgconn.PgError{Severity: "ERREUR", SeverityUnlocalized: "ERROR"}), true},
+		{&pgconn.PgError{Severity: "ERROR"}, true},
+		{&pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "57P01"}, false},
+		{&pgconn.PgError{Severity: "PANIC", SeverityUnlocalized: "PANIC"}, false},
+		{io.ErrUnexpectedEOF, false},
+		{context.DeadlineExceeded, false},
+		{nil, false},
+	} {
+		if got := refusedStatement(tc.err); got != tc.want {
+			t.Errorf("refusedStatement(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestBatchOfATerminatedBackend terminates the server process running a
+// batch: every statement of it fails, none runs again alone, and nothing
+// of it is stored.
+func TestBatchOfATerminatedBackend(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := context.Background()
+	c := manualPipeline(s)
+	errs := make(chan error, 2)
+	go func() {
+		errs <- c.do(ctx, "a", `INSERT INTO payment_api_keys (id, name, hash, created_at) VALUES ('terminated', 'x', $1, now()) RETURNING 1`,
+			[]any{make([]byte, 32)}, scanOneRow)
+	}()
+	waitQueued(t, c, 1)
+	go func() { errs <- c.do(ctx, "b", `SELECT pg_sleep(9.876)`, nil, scanOneRow) }()
+	waitQueued(t, c, 2)
+	ran := make(chan bool)
+	go func() { ran <- c.q.RunWaiting() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := s.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE query LIKE '%pg_sleep(9.876)%' AND pid <> pg_backend_pid()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch's backend never showed in pg_stat_activity")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	<-ran
+	for range 2 {
+		if err := <-errs; err == nil || errors.Is(err, pgx.ErrNoRows) || refusedStatement(err) {
+			t.Fatalf("a statement of the terminated batch: %v; want the connection's failure", err)
+		}
+	}
+	if got := c.commits.Load(); got != 0 {
+		t.Fatalf("%d transactions after the terminated batch; want none (no statement ran again alone)", got)
+	}
+	if _, err := s.GetAPIKey(ctx, "terminated"); !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("the terminated batch's insert: GetAPIKey = %v, want ErrNotFound", err)
+	}
 }
