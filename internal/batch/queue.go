@@ -6,22 +6,53 @@
 // behind it, up to a maximum, and runs them as one batch. While a batch
 // runs, new items queue up for the next one: the more callers, the larger
 // the batches, with no delay added when there is a single caller.
+//
+// A queue may also wait a little for more items before it runs a small
+// batch (Config.Delay), but only while its callers are putting items
+// concurrently: see Config.
 package batch
 
 import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // ErrClosed is the error of Put after Close.
 var ErrClosed = errors.New("batch: queue closed")
+
+// Config is the shape of a Queue.
+type Config struct {
+	// Workers is the number of goroutines running batches. With none,
+	// batches run only when RunWaiting is called (for tests).
+	Workers int
+	// Max is the most items in one batch.
+	Max int
+	// Delay, when positive, is how long a worker waits for more items
+	// before it runs a batch of fewer than MinBatch, when the recent
+	// batches held more than one item on average — callers are putting
+	// items concurrently, and more are likely on their way. It is the
+	// commit_delay and commit_siblings of PostgreSQL's group commit: a
+	// batch's fixed cost (an fsync) is then shared by more items, at the
+	// cost of at most Delay of latency for them. A caller alone (batches
+	// of one) is never delayed.
+	Delay time.Duration
+	// MinBatch is the batch size from which no worker waits.
+	MinBatch int
+}
 
 // Queue hands batches of the items put in it to its workers' run function.
 type Queue[T any] struct {
 	run   func(batch []T)
 	items chan T
 	max   int
+	cfg   Config
+
+	// avg is the moving average of the batch sizes, in 1/avgScale items,
+	// updated by the workers: above 1.5 items, callers are concurrent.
+	avg atomic.Int64
 
 	mu     sync.RWMutex // held for reading while sending to items, for writing by Close
 	closed bool
@@ -29,12 +60,15 @@ type Queue[T any] struct {
 	done   sync.WaitGroup
 }
 
-// New starts workers goroutines that call run with batches of at most max
-// items, in the order they were put. With no workers, batches run only
-// when RunWaiting is called (for tests).
-func New[T any](workers, max int, run func(batch []T)) *Queue[T] {
-	q := &Queue[T]{run: run, items: make(chan T, max), max: max, quit: make(chan struct{})}
-	for range workers {
+// avgScale is the fixed-point scale of Queue.avg.
+const avgScale = 1024
+
+// New starts cfg.Workers goroutines that call run with batches of at most
+// cfg.Max items, in the order they were put.
+func New[T any](cfg Config, run func(batch []T)) *Queue[T] {
+	q := &Queue[T]{run: run, items: make(chan T, cfg.Max), max: cfg.Max, cfg: cfg, quit: make(chan struct{})}
+	q.avg.Store(avgScale)
+	for range cfg.Workers {
 		q.done.Go(q.loop)
 	}
 	return q
@@ -98,17 +132,34 @@ func (q *Queue[T]) loop() {
 	}
 }
 
-// runBatch runs first and the items waiting behind it.
+// runBatch runs first and the items waiting behind it, after waiting for
+// more when Config.Delay says so.
 func (q *Queue[T]) runBatch(first T) {
-	batch := []T{first}
-take:
+	batch := q.drain([]T{first})
+	if q.cfg.Delay > 0 && len(batch) < q.cfg.MinBatch && q.avg.Load() > avgScale*3/2 {
+		// One wait, not a wake-up per item: a worker woken by each Put
+		// would take the CPU from the callers it waits for.
+		select {
+		case <-time.After(q.cfg.Delay):
+		case <-q.quit:
+		}
+		batch = q.drain(batch)
+	}
+	// avg += (size - avg) / 8
+	a := q.avg.Load()
+	q.avg.Store(a + (int64(len(batch))*avgScale-a)/8)
+	q.run(batch)
+}
+
+// drain adds the items waiting to batch, up to the maximum.
+func (q *Queue[T]) drain(batch []T) []T {
 	for len(batch) < q.max {
 		select {
 		case item := <-q.items:
 			batch = append(batch, item)
 		default:
-			break take
+			return batch
 		}
 	}
-	q.run(batch)
+	return batch
 }

@@ -23,7 +23,7 @@ func TestBatchesGatherWhileBusy(t *testing.T) {
 	var batches [][]int
 	release := make(chan struct{})
 	running := make(chan struct{})
-	q := New(1, 4, func(b []int) {
+	q := New(Config{Workers: 1, Max: 4}, func(b []int) {
 		if b[0] == 0 {
 			close(running)
 			<-release
@@ -66,7 +66,7 @@ func TestBatchesGatherWhileBusy(t *testing.T) {
 func TestCloseRunsWhatIsQueued(t *testing.T) {
 	var mu sync.Mutex
 	ran := 0
-	q := New(2, 8, func(b []int) {
+	q := New(Config{Workers: 2, Max: 8}, func(b []int) {
 		time.Sleep(time.Millisecond)
 		mu.Lock()
 		ran += len(b)
@@ -96,7 +96,7 @@ func TestCloseRunsWhatIsQueued(t *testing.T) {
 // returns when its context ends, and that its item never runs.
 func TestPutGivesUpWithItsContext(t *testing.T) {
 	var got []int
-	q := New(0, 1, func(b []int) { got = append(got, b...) })
+	q := New(Config{Max: 1}, func(b []int) { got = append(got, b...) })
 	defer q.Close()
 	if err := q.Put(context.Background(), 1); err != nil {
 		t.Fatal(err)
@@ -111,5 +111,66 @@ func TestPutGivesUpWithItsContext(t *testing.T) {
 	}
 	if !slices.Equal(got, []int{1}) {
 		t.Fatalf("ran %v, want [1]", got)
+	}
+}
+
+// TestDelayNeverForALoneCaller puts items one after the other, each once
+// the previous ran: batches of one, so the queue never waits for more,
+// though its delay is an hour.
+func TestDelayNeverForALoneCaller(t *testing.T) {
+	ran := make(chan int)
+	q := New(Config{Workers: 1, Max: 8, Delay: time.Hour, MinBatch: 4}, func(b []int) {
+		for _, i := range b {
+			ran <- i
+		}
+	})
+	defer q.Close()
+	for i := range 50 {
+		if err := q.Put(context.Background(), i); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-ran; got != i {
+			t.Fatalf("ran %d, want %d", got, i)
+		}
+	}
+}
+
+// TestDelayGathersConcurrentItems: after batches of several items (callers
+// putting concurrently), a worker that took one item waits for more
+// before it runs the batch, and runs them together.
+func TestDelayGathersConcurrentItems(t *testing.T) {
+	batches := make(chan []int, 4)
+	q := New(Config{Workers: 1, Max: 8, Delay: time.Hour, MinBatch: 4}, func(b []int) { batches <- slices.Clone(b) })
+	q.avg.Store(4 * avgScale) // recent batches of four
+	ctx := context.Background()
+	if err := q.Put(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for q.Len() > 0 { // the worker took it, and waits
+		time.Sleep(time.Millisecond)
+	}
+	for _, i := range []int{2, 3} {
+		if err := q.Put(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Close() // ends the wait
+	if got := <-batches; !slices.Equal(got, []int{1, 2, 3}) {
+		t.Fatalf("first batch %v, want [1 2 3]: the worker did not wait for the items on their way", got)
+	}
+}
+
+// TestDelayEnds: a worker waiting for more items runs what it has once
+// the delay is over.
+func TestDelayEnds(t *testing.T) {
+	batches := make(chan []int, 4)
+	q := New(Config{Workers: 1, Max: 8, Delay: time.Millisecond, MinBatch: 4}, func(b []int) { batches <- slices.Clone(b) })
+	defer q.Close()
+	q.avg.Store(4 * avgScale)
+	if err := q.Put(context.Background(), 7); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-batches; !slices.Equal(got, []int{7}) {
+		t.Fatalf("batch %v, want [7]", got)
 	}
 }

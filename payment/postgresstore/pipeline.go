@@ -80,7 +80,7 @@ type pipeline struct {
 // on pool.
 func newPipeline(pool *pgxpool.Pool, workers, maxBatch int) *pipeline {
 	c := &pipeline{pool: pool}
-	c.q = batch.New(workers, maxBatch, c.runBatch)
+	c.q = batch.New(batch.Config{Workers: workers, Max: maxBatch}, c.runBatch)
 	return c
 }
 
