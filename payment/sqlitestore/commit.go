@@ -52,11 +52,14 @@ type committer struct {
 // A writer alone is never delayed. Why: a CPU-bound caller (signing a
 // payment URL, a millisecond of RSA) keeps the writer goroutine, back from
 // its fsync, waiting in Go's run queues; without the delay it then mostly
-// committed one unit per fsync. Payment creation on 2 CPUs: 1,286–1,300
-// payments/s without, 1,539–1,590 with 500 µs (docs/BENCHMARKS.md).
+// committed one unit per fsync. PostgreSQL's advice for its commit_delay
+// is about half an fsync; an fsync here took about 1.6 ms. Payment
+// creation on 2 CPUs: 1,286–1,300 payments/s without; with 500 µs below 4
+// units 1,577–1,620, 1 ms below 8 1,590–1,756 (median 1,711), 2 ms below
+// 8 1,754–1,779 (docs/BENCHMARKS.md).
 const (
-	commitDelay    = 500 * time.Microsecond
-	commitMinBatch = 4
+	commitDelay    = time.Millisecond
+	commitMinBatch = 8
 )
 
 // newCommitter starts the commit queue on db; committed, when not nil, is

@@ -20,7 +20,7 @@
 // Under concurrent writes, such as many notifies at once, commits are
 // shared and the store does more writes per second than the disk does
 // fsyncs. While writes come from concurrent callers, a small batch waits
-// up to half a millisecond for more before it commits (commit.go); a
+// up to a millisecond for more before it commits (commit.go); a
 // writer alone is never delayed. Checkpoints (copying the WAL into the
 // database file) run in a goroutine of their own, not in the writer's
 // commits.
