@@ -182,7 +182,9 @@ func newApp(ctx context.Context, cfg *serveConfig, out io.Writer) (*app, error) 
 	a.metrics = httpapi.NewMetrics(httpapi.MetricsConfig{
 		QueueDepth:      func(ctx context.Context) (map[string]int, error) { return a.db.queueDepth(ctx) },
 		BillDifferences: func(ctx context.Context) (map[string]int, error) { return a.billDifferences(ctx) },
-		Logger:          a.logger,
+		// The metrics are served once the database is open.
+		StoreTransactions: func() int64 { return a.db.store.Commits() },
+		Logger:            a.logger,
 	})
 	acfg := cfg.alipayConfig()
 	acfg.HTTPClient = a.metrics.InstrumentClient(acfg.HTTPClient)

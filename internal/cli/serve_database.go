@@ -32,6 +32,9 @@ type fullStore interface {
 	payment.WebhookStore
 	payment.APIKeyStore
 	payment.IdempotencyStore
+	// Commits returns the transactions of the store's group commit, for
+	// the metrics.
+	Commits() int64
 }
 
 var (

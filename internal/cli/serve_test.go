@@ -144,9 +144,9 @@ func TestServeSQLite(t *testing.T) {
 	}
 	// The operations endpoints: ready (database and migrations), and the
 	// metrics, which counted the notify and see the jobs.
-	for path, want := range map[string]string{
-		"/readyz":  `"ready"`,
-		"/metrics": `zhifu_notifies_total{result="applied"} 1`,
+	for path, wants := range map[string][]string{
+		"/readyz":  {`"ready"`},
+		"/metrics": {`zhifu_notifies_total{result="applied"} 1`, "\nzhifu_store_transactions_total "},
 	} {
 		resp, err := http.Get(rs.url(path))
 		if err != nil {
@@ -154,8 +154,10 @@ func TestServeSQLite(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-			t.Errorf("%s: %s, want 200 with %s:\n%s", path, resp.Status, want, body)
+		for _, want := range wants {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+				t.Errorf("%s: %s, want 200 with %q:\n%s", path, resp.Status, want, body)
+			}
 		}
 	}
 	// The JSON API answers, and wants an API key.

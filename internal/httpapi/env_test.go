@@ -135,7 +135,8 @@ func newEnvWith(t *testing.T, store apiStore, rcv *hookReceiver, tune ...func(*h
 	e := &env{t: t, ts: sandbox.NewTestServer(t), store: store, logs: &syncBuffer{}}
 	e.sb = e.ts.Sandbox
 	e.metrics = httpapi.NewMetrics(httpapi.MetricsConfig{
-		QueueDepth: func(context.Context) (map[string]int, error) { return map[string]int{"available": 3}, nil },
+		QueueDepth:        func(context.Context) (map[string]int, error) { return map[string]int{"available": 3}, nil },
+		StoreTransactions: store.(interface{ Commits() int64 }).Commits,
 	})
 	// The sandbox app's client, its transport measured as the wiring
 	// does it.

@@ -27,6 +27,13 @@ type MetricsConfig struct {
 	// the latest reconciliation, by kind, exposed as
 	// zhifu_bill_differences{kind}. Default: no such gauge.
 	BillDifferences func(ctx context.Context) (map[string]int, error)
+	// StoreTransactions, when set, is asked at each scrape for the number
+	// of transactions the store's group commit has run since it opened
+	// (both stores' Commits), exposed as the counter
+	// zhifu_store_transactions_total: against the writes (payments
+	// created, state changes, notifies), the writes per transaction.
+	// Default: no such counter.
+	StoreTransactions func() int64
 	// Logger receives the errors of QueueDepth and BillDifferences.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -91,6 +98,12 @@ func NewMetrics(cfg MetricsConfig) *Metrics {
 	if cfg.QueueDepth != nil {
 		m.reg.MustRegister(&apiGaugeCollector{read: cfg.QueueDepth, log: cfg.Logger, what: "the job queue depth",
 			desc: prometheus.NewDesc("zhifu_job_queue_depth", "Jobs in the queue, by state.", []string{"state"}, nil)})
+	}
+	if cfg.StoreTransactions != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "zhifu_store_transactions_total",
+			Help: "Transactions of the store's group commit (each holding one or more writes) since it opened.",
+		}, func() float64 { return float64(cfg.StoreTransactions()) }))
 	}
 	if cfg.BillDifferences != nil {
 		m.reg.MustRegister(&apiGaugeCollector{read: cfg.BillDifferences, log: cfg.Logger, what: "the bill differences",

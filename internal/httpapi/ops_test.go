@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,11 @@ func TestMetrics(t *testing.T) {
 				t.Errorf("/metrics lacks %s", want)
 			}
 		}
+		// The store's transactions: at least the creation's, the payment's
+		// and the refund's.
+		if n := metricValue(body, "zhifu_store_transactions_total"); n < 3 {
+			t.Errorf("zhifu_store_transactions_total = %v, want 3 or more", n)
+		}
 		// The payment's notify, and perhaps already the refund's.
 		if !strings.Contains(body, `zhifu_notifies_total{result="applied"} `) {
 			t.Error("/metrics counts no applied notify")
@@ -68,6 +74,20 @@ func TestMetrics(t *testing.T) {
 			t.Logf("/metrics:\n%s", grepZhifu(body))
 		}
 	})
+}
+
+// metricValue returns the value of the metric without labels name in the
+// text of /metrics, or -1.
+func metricValue(body, name string) float64 {
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }
 
 // scrape returns the text of /metrics.
