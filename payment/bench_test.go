@@ -3,7 +3,6 @@ package payment_test
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
@@ -65,24 +64,8 @@ import (
 // creators.
 const benchSenders = 64
 
-// The keys of every benchmark, made once per process.
-var (
-	benchKeysOnce               sync.Once
-	benchAlipayKey, benchAppKey *rsa.PrivateKey
-)
-
-func benchKeys() (alipayKey, appKey *rsa.PrivateKey) {
-	benchKeysOnce.Do(func() {
-		var err error
-		if benchAlipayKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-		if benchAppKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	})
-	return benchAlipayKey, benchAppKey
-}
+// benchKeys returns the keys of every benchmark, made once per process.
+func benchKeys() (alipayKey, appKey *rsa.PrivateKey) { return sandbox.TestKeys() }
 
 // benchStore is a store the benchmarks run on.
 type benchStore struct {
@@ -144,36 +127,15 @@ type benchEnv struct {
 func newBenchEnv(b *testing.B, open func(*testing.B) payment.Store) *benchEnv {
 	b.Helper()
 	alipayKey, appKey := benchKeys()
-	sb, err := sandbox.New(sandbox.Config{AlipayPrivateKey: alipayKey})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sb.Stop() })
-	if err := sb.AddApp(sandbox.App{AppID: sandbox.TestAppID, AppPublicKey: &appKey.PublicKey}); err != nil {
-		b.Fatal(err)
-	}
-	app, _ := sb.App(sandbox.TestAppID)
-	gw := httptest.NewServer(sb)
-	b.Cleanup(gw.Close)
-	privPEM, err := alipay.MarshalPrivateKeyPEM(appKey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pubPEM, err := alipay.MarshalPublicKeyPEM(&alipayKey.PublicKey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ali, err := alipay.New(alipay.Config{
-		AppID: app.AppID, PrivateKey: string(privPEM), AlipayPublicKey: string(pubPEM),
-		Gateway: gw.URL + "/gateway.do", HTTPClient: gw.Client(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	ts := sandbox.NewTestServerKeys(b, sandbox.Config{}, alipayKey, appKey)
+	app, _ := ts.Sandbox.App(ts.AppID)
+	ali := ts.Client()
+	sb := ts.Sandbox
 	e := &benchEnv{b: b, sb: sb, app: app, store: open(b)}
 	mux := http.NewServeMux()
 	e.notify = httptest.NewServer(mux)
 	b.Cleanup(e.notify.Close)
+	var err error
 	e.svc, err = payment.New(payment.Config{
 		Store:     e.store,
 		Alipay:    ali,

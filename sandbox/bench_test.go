@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
@@ -43,25 +42,9 @@ import (
 // the CPUs busy while requests wait on loopback.
 const benchParallelism = 4
 
-// The keys of every benchmark, made once: key generation takes longer than
-// many benchmark rounds.
-var (
-	benchKeysOnce               sync.Once
-	benchAlipayKey, benchAppKey *rsa.PrivateKey
-)
-
-func benchKeys(b *testing.B) (alipayKey, appKey *rsa.PrivateKey) {
-	benchKeysOnce.Do(func() {
-		var err error
-		if benchAlipayKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-		if benchAppKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	})
-	return benchAlipayKey, benchAppKey
-}
+// benchKeys returns the keys of every benchmark, made once per process:
+// key generation takes longer than many benchmark rounds.
+func benchKeys(*testing.B) (alipayKey, appKey *rsa.PrivateKey) { return TestKeys() }
 
 // benchEnv is a sandbox with one app behind an httptest.Server, as
 // NewTestServer makes it (notifies go out on the same loopback-only

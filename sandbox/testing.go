@@ -59,6 +59,36 @@ func NewTestServerConfig(t testing.TB, cfg Config) *TestServer {
 	return newTestServer(t, cfg)
 }
 
+// NewTestServerKeys is NewTestServerConfig with the given keys instead of
+// new ones: the sandbox signs with alipayKey, and its app's key is
+// appKey's public half. For benchmarks and tests that start many test
+// servers, with TestKeys, or that need the keys themselves.
+func NewTestServerKeys(t testing.TB, cfg Config, alipayKey, appKey *rsa.PrivateKey) *TestServer {
+	t.Helper()
+	return newTestServerKeys(t, cfg, alipayKey, appKey)
+}
+
+// testKeys are TestKeys' keys, made on first use.
+var testKeys = sync.OnceValues(func() (alipayKey, appKey *rsa.PrivateKey) {
+	return mustTestKey(), mustTestKey()
+})
+
+// TestKeys returns an Alipay key and an app key made once per process:
+// fresh 2048-bit test keys, never used for anything real, for
+// NewTestServerKeys where a key generation (up to a second) per test
+// server is too slow.
+func TestKeys() (alipayKey, appKey *rsa.PrivateKey) { return testKeys() }
+
+// mustTestKey returns a new 2048-bit key, or panics (the system's random
+// source failed).
+func mustTestKey() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(fmt.Sprintf("sandbox: generating a test key: %v", err))
+	}
+	return k
+}
+
 // newTestServer is NewTestServer with cfg (its keys and OnEvent are set).
 func newTestServer(t testing.TB, cfg Config) *TestServer {
 	t.Helper()
@@ -70,6 +100,12 @@ func newTestServer(t testing.TB, cfg Config) *TestServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestServerKeys(t, cfg, alipayKey, appKey)
+}
+
+// newTestServerKeys is NewTestServerKeys.
+func newTestServerKeys(t testing.TB, cfg Config, alipayKey, appKey *rsa.PrivateKey) *TestServer {
+	t.Helper()
 	ts := &TestServer{AppID: TestAppID, t: t}
 	cfg.AlipayPrivateKey = alipayKey
 	cfg.OnEvent = func(e Event) {

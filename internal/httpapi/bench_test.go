@@ -60,16 +60,7 @@ const apiBenchClients = 64
 
 // apiBenchKeys returns the Alipay key and the app key of every benchmark
 // of the process, made once.
-var apiBenchKeys = sync.OnceValues(func() (alipayKey, appKey *rsa.PrivateKey) {
-	var err error
-	if alipayKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
-	if appKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		panic(err)
-	}
-	return alipayKey, appKey
-})
+func apiBenchKeys() (alipayKey, appKey *rsa.PrivateKey) { return sandbox.TestKeys() }
 
 // apiBenchEnv is the API of `zhifu serve` on a store, behind an
 // httptest.Server, with a sandbox as Alipay, and clients with one
@@ -89,29 +80,12 @@ type apiBenchEnv struct {
 func newAPIBenchEnv(b *testing.B, store apiStore) *apiBenchEnv {
 	b.Helper()
 	alipayKey, appKey := apiBenchKeys()
-	sb, err := sandbox.New(sandbox.Config{AlipayPrivateKey: alipayKey})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sb.Stop() })
-	if err := sb.AddApp(sandbox.App{AppID: sandbox.TestAppID, AppPublicKey: &appKey.PublicKey}); err != nil {
-		b.Fatal(err)
-	}
-	app, _ := sb.App(sandbox.TestAppID)
-	gw := httptest.NewServer(sb)
-	b.Cleanup(gw.Close)
-	privPEM, err := alipay.MarshalPrivateKeyPEM(appKey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pubPEM, err := alipay.MarshalPublicKeyPEM(&alipayKey.PublicKey)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ts := sandbox.NewTestServerKeys(b, sandbox.Config{}, alipayKey, appKey)
+	app, _ := ts.Sandbox.App(ts.AppID)
 	metrics := httpapi.NewMetrics(httpapi.MetricsConfig{})
 	ali, err := alipay.New(alipay.Config{
-		AppID: app.AppID, PrivateKey: string(privPEM), AlipayPublicKey: string(pubPEM),
-		Gateway: gw.URL + "/gateway.do", HTTPClient: &http.Client{Transport: metrics.RoundTripper(gw.Client().Transport)},
+		AppID: ts.AppID, PrivateKey: ts.AppPrivateKeyPEM, AlipayPublicKey: ts.AlipayPublicKeyPEM,
+		Gateway: ts.GatewayURL, HTTPClient: &http.Client{Transport: metrics.RoundTripper(ts.Server.Client().Transport)},
 	})
 	if err != nil {
 		b.Fatal(err)
