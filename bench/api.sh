@@ -62,6 +62,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin=$tmp/httpapi.test
+NAME=bench/api.sh
+. bench/lib.sh
 
 echo "# CGO_ENABLED=0 go test -c -o $bin ./internal/httpapi"
 CGO_ENABLED=0 go test -c -o "$bin" ./internal/httpapi
@@ -72,58 +74,15 @@ RUNS=(
 	"^BenchmarkAPICreatePayment\$ $CREATE_N"
 )
 load=$(cut -d' ' -f1 /proc/loadavg)
-for ((r = 1; r <= ROUNDS; r++)); do
-	for run in "${RUNS[@]}"; do
-		read -r regex n <<<"$run"
-		echo "# round $r/$ROUNDS: (cd internal/httpapi && httpapi.test -test.run='^\$' -test.bench='$regex' -test.benchtime=${n}x)"
-		if ! (cd internal/httpapi && "$bin" -test.run='^$' -test.bench="$regex" -test.benchtime="${n}x" -test.v) >"$tmp/out" 2>&1 ||
-			grep -q -e '^--- FAIL' -e '^FAIL' "$tmp/out"; then
-			cat "$tmp/out" >&2
-			echo "bench/api.sh: a benchmark failed in round $r" >&2
-			exit 1
-		fi
-		grep -e '^Benchmark.*/op' -e 'SKIP' "$tmp/out" >>"$tmp/round.$r.txt" || true
-	done
-done
-if [[ -n ${KEEP:-} ]]; then
-	mkdir -p "$KEEP"
-	cp "$tmp"/round.*.txt "$KEEP/"
-fi
-
-# name rate cpu-ns/op db-cpu-ns/op, one line per result; the -GOMAXPROCS
-# suffix dropped.
-awk '$1 ~ /^Benchmark/ {
-	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
-	rate = 0; cpu = "-"; db = "-"
-	for (i = 2; i < NF; i++) {
-		u = $(i+1)
-		if (u == "payments/s" || u == "signs/s") rate = $i
-		if (u == "cpu-ns/op") cpu = $i
-		if (u == "db-cpu-ns/op") db = $i
-	}
-	print name, rate, cpu, db
-}' "$tmp"/round.*.txt >"$tmp/parsed"
-
-# median of field f (2: rate, 3: cpu-ns/op, 4: db-cpu-ns/op) of name, or -
-median() {
-	awk -v n="$1" -v f="$2" '$1 == n && $f != "-" { print $f }' "$tmp/parsed" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2 }'
-}
-spread() {
-	awk -v n="$1" '$1 == n { print $2 }' "$tmp/parsed" | sort -g |
-		awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "(%.0f-%.0f)", lo, hi }'
-}
-us() { # $1 in ns as µs, or -
-	[[ $1 == - ]] && echo - || awk -v c="$1" 'BEGIN { printf "%.1f", c / 1000 }'
-}
-has() { awk -v n="$1" '$1 == n { f = 1 } END { exit !f }' "$tmp/parsed"; }
+bench_rounds internal/httpapi "$bin" "$ROUNDS" "${RUNS[@]}"
+bench_parse
 
 sign=$(median APIRawRSASign 2)
 signcpu=$(median APIRawRSASign 3)
 row='%-26s %8s %13s %-16s %7s %10s %9s %10s\n'
 echo
 printf "$row" op per-sec '(rounds)' beside ratio 'cpu µs/op' 'db µs/op' 'cpu ratio'
-printf "$row" APIRawRSASign "$(printf %.0f "$sign")" "$(spread APIRawRSASign)" - - "$(us "$signcpu")" - -
+printf "$row" APIRawRSASign "$(printf %.0f "$sign")" "($(spread APIRawRSASign))" - - "$(us "$signcpu")" - -
 for st in sqlite postgres; do
 	op=APICreatePayment/$st
 	if ! has "$op"; then
@@ -132,9 +91,9 @@ for st in sqlite postgres; do
 	fi
 	rate=$(median "$op" 2)
 	cpu=$(median "$op" 3)
-	db=$(median "$op" 4)
+	db=$(median "$op" 5)
 	[[ $st == sqlite ]] && db=-
-	printf "$row" "$op" "$(printf %.0f "$rate")" "$(spread "$op")" "sign $(printf %.0f "$sign")/s" \
+	printf "$row" "$op" "$(printf %.0f "$rate")" "($(spread "$op"))" "sign $(printf %.0f "$sign")/s" \
 		"$(awk -v r="$rate" -v s="$sign" 'BEGIN { printf "%.1f%%", 100 * r / s }')" "$(us "$cpu")" "$(us "$db")" \
 		"$(awk -v s="$signcpu" -v c="$cpu" -v d="$db" 'BEGIN { if (d == "-") d = 0; if (c == "-" || s == "-") print "-"; else printf "%.1f%%", 100 * s / (c + d) }')"
 done

@@ -72,6 +72,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin=$tmp/payment.test
+NAME=bench/payment.sh
+. bench/lib.sh
 
 echo "# CGO_ENABLED=0 go test -c -o $bin ./payment"
 CGO_ENABLED=0 go test -c -o "$bin" ./payment
@@ -84,68 +86,17 @@ RUNS=(
 	"^BenchmarkCreatePayment\$ $CREATE_N"
 )
 load=$(cut -d' ' -f1 /proc/loadavg)
-for ((r = 1; r <= ROUNDS; r++)); do
-	for run in "${RUNS[@]}"; do
-		read -r regex n <<<"$run"
-		echo "# round $r/$ROUNDS: (cd payment && payment.test -test.run='^\$' -test.bench='$regex' -test.benchtime=${n}x)"
-		(cd payment && "$bin" -test.run='^$' -test.bench="$regex" -test.benchtime="${n}x" -test.v) >"$tmp/out" 2>&1 || {
-			cat "$tmp/out" >&2
-			echo "bench/payment.sh: a benchmark failed in round $r" >&2
-			exit 1
-		}
-		if grep -q -e '^--- FAIL' -e '^FAIL' "$tmp/out"; then
-			cat "$tmp/out" >&2
-			echo "bench/payment.sh: a benchmark failed in round $r" >&2
-			exit 1
-		fi
-		grep -e '^Benchmark.*/op' -e 'SKIP' "$tmp/out" >>"$tmp/round.$r.txt" || true
-	done
-done
-if [[ -n ${KEEP:-} ]]; then
-	mkdir -p "$KEEP"
-	cp "$tmp"/round.*.txt "$KEEP/"
-fi
-
-# name rate cpu-ns/op writes/commit, one line per result; the -GOMAXPROCS
-# suffix dropped.
-cat "$tmp"/round.*.txt | awk '$1 ~ /^Benchmark/ {
-	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
-	rate = 0; cpu = 0; wpc = "-"; db = "-"
-	for (i = 2; i < NF; i++) {
-		u = $(i+1)
-		if (u == "notifies/s" || u == "payments/s" || u == "verifies/s" || u == "signs/s") rate = $i
-		if (u == "cpu-ns/op") cpu = $i
-		if (u == "writes/commit") wpc = $i
-		if (u == "db-cpu-ns/op") db = $i
-	}
-	print name, rate, cpu, wpc, db
-}' >"$tmp/parsed"
-
-# median of field f (2: rate, 3: cpu-ns/op, 4: writes/commit, 5: db-cpu-ns/op) of name
-median() {
-	awk -v n="$1" -v f="$2" '$1 == n && $f != "-" { print $f }' "$tmp/parsed" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2 }'
-}
-spread() {
-	awk -v n="$1" '$1 == n { print $2 }' "$tmp/parsed" | sort -g |
-		awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'
-}
-has() { awk -v n="$1" '$1 == n { f = 1 } END { exit !f }' "$tmp/parsed"; }
+bench_rounds payment "$bin" "$ROUNDS" "${RUNS[@]}"
+bench_parse
 
 verify=$(median RawRSAVerify 2)
 sign=$(median RawRSASign 2)
 met_all=yes
 row='%-22s %8s %13s %-24s %8s %10s %-5s %11s %11s %9s\n'
-us() { # median of field $2 of $1 in µs, or -
-	if awk -v n="$1" -v f="$2" '$1 == n && $f != "-" { x = 1 } END { exit !x }' "$tmp/parsed"; then
-		awk -v c="$(median "$1" "$2")" 'BEGIN { printf "%.1f", c / 1000 }'
-	else
-		echo -
-	fi
-}
+mus() { us "$(median "$1" "$2")"; } # median of field $2 of $1 in µs, or -
 echo
 printf "$row" op per-sec '(rounds)' beside ratio target met 'cpu µs/op' 'db µs/op' writes/tx
-printf "$row" RawRSAVerify "$(printf %.0f "$verify")" "($(spread RawRSAVerify))" - - - - "$(us RawRSAVerify 3)" - -
+printf "$row" RawRSAVerify "$(printf %.0f "$verify")" "($(spread RawRSAVerify))" - - - - "$(mus RawRSAVerify 3)" - -
 for st in sqlite postgres; do
 	op=Notify/$st
 	if ! has "$op"; then
@@ -158,9 +109,9 @@ for st in sqlite postgres; do
 	wpc=$(median "$op" 4)
 	printf "$row" "$op" "$(printf %.0f "$rate")" "($(spread "$op"))" "verify $(printf %.0f "$verify")/s" \
 		"$(awk -v r="$rate" -v v="$verify" 'BEGIN { printf "%.1f%%", 100 * r / v }')" ">=$NOTIFY_TARGET/s" "$met" \
-		"$(us "$op" 3)" "$(us "$op" 5)" "$wpc"
+		"$(mus "$op" 3)" "$(mus "$op" 5)" "$wpc"
 done
-printf "$row" RawRSASign "$(printf %.0f "$sign")" "($(spread RawRSASign))" - - - - "$(us RawRSASign 3)" - -
+printf "$row" RawRSASign "$(printf %.0f "$sign")" "($(spread RawRSASign))" - - - - "$(mus RawRSASign 3)" - -
 for st in sqlite postgres; do
 	op=CreatePayment/$st
 	if ! has "$op"; then
@@ -172,7 +123,7 @@ for st in sqlite postgres; do
 	met=yes
 	if awk -v x="$ratio" -v t="$CREATE_TARGET" 'BEGIN { exit !(x < t) }'; then met=NO met_all=NO; fi
 	printf "$row" "$op" "$(printf %.0f "$rate")" "($(spread "$op"))" "sign $(printf %.0f "$sign")/s" \
-		"$ratio%" ">=$CREATE_TARGET%" "$met" "$(us "$op" 3)" "$(us "$op" 5)" "$(median "$op" 4)"
+		"$ratio%" ">=$CREATE_TARGET%" "$met" "$(mus "$op" 3)" "$(mus "$op" 5)" "$(median "$op" 4)"
 done
 echo
 echo "per-sec: medians of $ROUNDS rounds (the range in parentheses); counts: $NOTIFY_N notifies, $CREATE_N payments,"
