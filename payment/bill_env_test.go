@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"zhifu/alipay"
+	"zhifu/internal/testclock"
 	"zhifu/payment"
 	"zhifu/sandbox"
 )
@@ -20,7 +21,7 @@ import (
 // only the trade clock, which the SDK's timestamps cannot follow by more
 // than the gateway's 15 minutes of allowed skew).
 type billSandbox struct {
-	clock *testClock
+	clock *testclock.Clock
 	priv  string // the app's private key, PEM
 	pub   string // the sandbox's Alipay public key, PEM
 	sb    *sandbox.Sandbox
@@ -37,7 +38,7 @@ const billAppID = "2021000000000077"
 // clock.
 func newBillSandbox(t testing.TB, start time.Time) *billSandbox {
 	t.Helper()
-	b := &billSandbox{clock: &testClock{t: start}, appID: billAppID}
+	b := &billSandbox{clock: testclock.New(start), appID: billAppID}
 	alipayKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"zhifu/alipay"
+	"zhifu/internal/testclock"
 	"zhifu/payment"
 	"zhifu/payment/sqlitestore"
 	"zhifu/sandbox"
@@ -81,33 +82,6 @@ func runScenarios(t *testing.T, scenarios []scenario) {
 	}
 }
 
-// testClock is a clock that moves only when the test moves it.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's time.
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// Set moves the clock to t.
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // options change an env.
 type options struct {
 	policy       payment.PaidAfterClosePolicy
@@ -135,14 +109,14 @@ type env struct {
 	svc   *payment.Service
 	cfg   payment.Config
 	srv   *httptest.Server
-	clock *testClock
+	clock *testclock.Clock
 	logs  *logRecorder
 	http  *http.Client // follows no redirect
 }
 
 func newEnv(t *testing.T, open func(*testing.T) payment.Store, opts options) *env {
 	t.Helper()
-	e := &env{t: t, ts: sandbox.NewTestServer(t), clock: &testClock{t: time.Now()}}
+	e := &env{t: t, ts: sandbox.NewTestServer(t), clock: testclock.New(time.Now())}
 	e.sb = e.ts.Sandbox
 	e.app, _ = e.sb.App(e.ts.AppID)
 	e.store = open(t)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"zhifu/alipay"
+	"zhifu/internal/testclock"
 	"zhifu/internal/testpg"
 	"zhifu/payment"
 	"zhifu/payment/postgresstore"
@@ -182,8 +183,8 @@ func pgBackendOn(t *testing.T, s *postgresstore.Store, schema string) *backend {
 }
 
 // newTestClock returns a clock at a round time in the recent past.
-func newTestClock() *testClock {
-	return &testClock{t: time.Now().UTC().Truncate(time.Hour).Add(-48 * time.Hour)}
+func newTestClock() *testclock.Clock {
+	return testclock.New(time.Now().UTC().Truncate(time.Hour).Add(-48 * time.Hour))
 }
 
 // call is one call of a JobRunner method.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"zhifu/alipay"
+	"zhifu/internal/testclock"
 	"zhifu/payment"
 )
 
@@ -119,7 +120,7 @@ type webhookRig struct {
 	rcv   *receiver
 	w     *payment.Webhooks
 	jobs  *payment.Jobs
-	clock *testClock
+	clock *testclock.Clock
 	logs  *syncBuffer // the webhooks' and the jobs' logs
 }
 

@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"zhifu/alipay"
 	"zhifu/internal/httpapi"
+	"zhifu/internal/testclock"
 	"zhifu/internal/testpg"
 	"zhifu/payment"
 	"zhifu/payment/postgresstore"
@@ -26,24 +26,6 @@ import (
 // adminTestPassword is the operator's password of every test.
 const adminTestPassword = "correct horse battery staple"
 
-// testClock is a clock that moves only when the test moves it.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // adminEnv is a payment Service on a store with the sandbox as Alipay,
 // its notify handler and the admin pages on one httptest server, and a
 // browser-like client (cookies, no redirects followed).
@@ -53,7 +35,7 @@ type adminEnv struct {
 	sb     *sandbox.Sandbox
 	store  payment.Store
 	admin  httpapi.AdminConfig
-	clock  *testClock
+	clock  *testclock.Clock
 	logs   *syncBuffer
 	client *http.Client
 	// serviceEnv is the server and the Service, with its webhooks with
@@ -125,7 +107,7 @@ func adminOpenPostgresShared(t testing.TB, n int) []payment.Store {
 // adminNewEnv starts an adminEnv on the store, logged out.
 func adminNewEnv(t testing.TB, store payment.Store, opts adminEnvOptions) *adminEnv {
 	t.Helper()
-	e := &adminEnv{t: t, ts: sandbox.NewTestServer(t), store: store, clock: &testClock{t: time.Now()}, logs: &syncBuffer{}}
+	e := &adminEnv{t: t, ts: sandbox.NewTestServer(t), store: store, clock: testclock.New(time.Now()), logs: &syncBuffer{}}
 	e.sb = e.ts.Sandbox
 	app, _ := e.sb.App(e.ts.AppID)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

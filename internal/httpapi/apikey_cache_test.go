@@ -7,31 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"zhifu/internal/testclock"
 	"zhifu/payment"
 	"zhifu/payment/sqlitestore"
 )
-
-// keyTestClock is a clock that moves only when the test moves it.
-type keyTestClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *keyTestClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *keyTestClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // TestKeyCacheKeepsOnlyValidKeys: authenticate on a real store keeps a
 // key that authenticated, and nothing of a failed lookup (unknown keys,
@@ -45,8 +27,8 @@ func TestKeyCacheKeepsOnlyValidKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	clock := &keyTestClock{t: time.Now()}
-	a := &api{cfg: Config{Keys: store}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), keys: newKeyCache(DefaultKeyCacheTTL, clock.now)}
+	clock := testclock.New(time.Now())
+	a := &api{cfg: Config{Keys: store}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), keys: newKeyCache(DefaultKeyCacheTTL, clock.Now)}
 	secret, k, err := payment.NewAPIKey("valid")
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +71,11 @@ func TestKeyCacheKeepsOnlyValidKeys(t *testing.T) {
 	if err := store.RevokeAPIKey(context.Background(), k.ID, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(DefaultKeyCacheTTL - time.Nanosecond)
+	clock.Advance(DefaultKeyCacheTTL - time.Nanosecond)
 	if _, e := auth(secret); e != nil {
 		t.Fatalf("the revoked key within the TTL: %v, want still kept", e)
 	}
-	clock.advance(time.Nanosecond)
+	clock.Advance(time.Nanosecond)
 	if _, e := auth(secret); e == nil || e.Code != CodeAPIKeyRevoked {
 		t.Fatalf("the revoked key after the TTL: %v, want api_key_revoked", e)
 	}
@@ -107,8 +89,8 @@ func TestKeyCacheKeepsOnlyValidKeys(t *testing.T) {
 // or less.
 func TestKeyCacheBounded(t *testing.T) {
 	t.Parallel()
-	clock := &keyTestClock{t: time.Now()}
-	c := newKeyCache(time.Second, clock.now)
+	clock := testclock.New(time.Now())
+	c := newKeyCache(time.Second, clock.Now)
 	secrets := make(map[string]string)
 	for range keyCacheMax + 10 {
 		secret, k, err := payment.NewAPIKey("k")
@@ -130,13 +112,13 @@ func TestKeyCacheBounded(t *testing.T) {
 	if kept != keyCacheMax {
 		t.Fatalf("%d keys found, want %d", kept, keyCacheMax)
 	}
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	secret, k, _ := payment.NewAPIKey("late")
 	c.put(&k)
 	if n := c.len(); n != 1 || c.get(k.ID, secret) == nil {
 		t.Fatalf("%d keys kept after the others expired, want the new one only", n)
 	}
-	off := newKeyCache(-1, clock.now)
+	off := newKeyCache(-1, clock.Now)
 	off.put(&k)
 	if off.len() != 0 || off.get(k.ID, secret) != nil {
 		t.Fatal("a cache with a negative TTL kept a key")

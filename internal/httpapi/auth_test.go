@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"zhifu/internal/httpapi"
+	"zhifu/internal/testclock"
 )
 
 // TestAuth: every /v1 route wants a valid key; a revoked key is refused
@@ -20,7 +21,7 @@ func TestAuth(t *testing.T) {
 	for _, st := range stores() {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
-			clock := &testClock{t: time.Now()}
+			clock := testclock.New(time.Now())
 			e := newEnv(t, st.open(t), func(c *httpapi.Config) { c.Now = clock.Now })
 			p := e.create(`{"subject":"s","amount":"1.00","channel":"page"}`)
 			secret, id := e.newKey("to revoke")
