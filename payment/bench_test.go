@@ -16,12 +16,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"zhifu/alipay"
+	"zhifu/internal/benchload"
 	"zhifu/internal/cputime"
 	"zhifu/internal/testpg"
 	"zhifu/payment"
@@ -158,32 +157,6 @@ func newBenchEnv(b *testing.B, open func(*testing.B) payment.Store) *benchEnv {
 	return e
 }
 
-// parallel runs fn(i) for i in 0..n-1 on workers goroutines and returns
-// the first error.
-func parallel(n, workers int, fn func(i int) error) error {
-	var next atomic.Int64
-	var first error
-	var once sync.Once
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					once.Do(func() { first = err })
-					next.Store(int64(n)) // stop the others
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
-}
-
 // createPending stores n pending page orders, as CreatePayment does (the
 // order and its created event) but without signing their URLs.
 func (e *benchEnv) createPending(n int) []*payment.Order {
@@ -191,7 +164,7 @@ func (e *benchEnv) createPending(n int) []*payment.Order {
 	ctx := context.Background()
 	orders := make([]*payment.Order, n)
 	now := time.Now()
-	err := parallel(n, benchSenders, func(i int) error {
+	err := benchload.Parallel(n, benchSenders, func(i int) error {
 		o := &payment.Order{
 			ID: payment.NewOrderID(), OutTradeNo: alipay.NewOutTradeNo(),
 			Subject: fmt.Sprintf("测试商品 %d", i), Amount: alipay.Amount(100 + i%10000),
@@ -218,7 +191,7 @@ func (e *benchEnv) notifyForms(orders []*payment.Order) []string {
 	alipayKey, _ := benchKeys()
 	forms := make([]string, len(orders))
 	now := time.Now()
-	err := parallel(len(orders), runtime.GOMAXPROCS(0), func(i int) error {
+	err := benchload.Parallel(len(orders), runtime.GOMAXPROCS(0), func(i int) error {
 		o := orders[i]
 		ev := sandbox.Event{Seq: uint64(i + 1), Kind: sandbox.EventPaid, Time: now, Trade: sandbox.TradeSnapshot{
 			AppID: e.app.AppID, OutTradeNo: o.OutTradeNo, TradeNo: fmt.Sprintf("%s22001%015d", now.Format("20060102"), i),
@@ -276,7 +249,7 @@ func BenchmarkNotify(b *testing.B) {
 			orders := e.createPending(b.N)
 			forms := e.notifyForms(orders)
 			// One warm connection per sender, so that dialing is not timed.
-			if err := parallel(benchSenders, benchSenders, func(int) error {
+			if err := benchload.Parallel(benchSenders, benchSenders, func(int) error {
 				resp, err := e.client.Get(e.notify.URL + "/notify")
 				if err == nil {
 					io.Copy(io.Discard, resp.Body)
@@ -296,7 +269,7 @@ func BenchmarkNotify(b *testing.B) {
 			stopProfile := startTimedProfile(b, "notify-"+st.name)
 			b.ResetTimer()
 			start := time.Now()
-			err := parallel(b.N, benchSenders, func(i int) error { return e.postNotify(forms[i]) })
+			err := benchload.Parallel(b.N, benchSenders, func(i int) error { return e.postNotify(forms[i]) })
 			elapsed := time.Since(start)
 			b.StopTimer()
 			stopProfile()
@@ -348,7 +321,7 @@ func (e *benchEnv) reportCPU(store string, cpu, db time.Duration) {
 func (e *benchEnv) checkPaid(orders []*payment.Order) {
 	e.b.Helper()
 	ctx := context.Background()
-	err := parallel(len(orders), 8, func(i int) error {
+	err := benchload.Parallel(len(orders), 8, func(i int) error {
 		want := orders[i]
 		o, err := e.store.GetOrder(ctx, want.ID)
 		if err != nil {
@@ -396,7 +369,7 @@ func BenchmarkCreatePayment(b *testing.B) {
 			stopProfile := startTimedProfile(b, "create-"+st.name)
 			b.ResetTimer()
 			start := time.Now()
-			err := parallel(b.N, benchSenders, func(i int) error {
+			err := benchload.Parallel(b.N, benchSenders, func(i int) error {
 				p, err := e.svc.CreatePayment(ctx, payment.CreatePaymentRequest{
 					Subject: fmt.Sprintf("测试商品 %d", i), Body: "bench", Amount: alipay.Amount(100 + i%10000), Channel: payment.ChannelPage,
 				})
@@ -433,7 +406,7 @@ func (e *benchEnv) checkCreated(payments []*payment.Payment) {
 		}
 		seen[p.Order.OutTradeNo] = true
 	}
-	err := parallel(len(payments), 8, func(i int) error {
+	err := benchload.Parallel(len(payments), 8, func(i int) error {
 		p := payments[i]
 		o, err := e.store.GetOrderByOutTradeNo(ctx, p.Order.OutTradeNo)
 		if err != nil {
@@ -463,26 +436,6 @@ func (e *benchEnv) checkCreated(payments []*payment.Payment) {
 	}
 }
 
-// benchRawRSA runs op on one goroutine per GOMAXPROCS, b.N times in all,
-// and reports the rate as unit.
-func benchRawRSA(b *testing.B, unit string, op func() error) {
-	runtime.GC()
-	cpu0 := cputime.Process()
-	b.ResetTimer()
-	start := time.Now()
-	err := parallel(b.N, runtime.GOMAXPROCS(0), func(int) error { return op() })
-	elapsed := time.Since(start)
-	b.StopTimer()
-	cpu := cputime.Process() - cpu0
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit)
-	if cpu > 0 {
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-	}
-}
-
 // BenchmarkRawRSAVerify is rsa.VerifyPKCS1v15 with the sandbox's Alipay
 // key, the RSA operation of every notify.
 func BenchmarkRawRSAVerify(b *testing.B) {
@@ -492,7 +445,7 @@ func BenchmarkRawRSAVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchRawRSA(b, "verifies/s", func() error {
+	benchload.RawRate(b, "verifies/s", func() error {
 		return rsa.VerifyPKCS1v15(&alipayKey.PublicKey, crypto.SHA256, digest[:], sig)
 	})
 }
@@ -502,7 +455,7 @@ func BenchmarkRawRSAVerify(b *testing.B) {
 func BenchmarkRawRSASign(b *testing.B) {
 	_, appKey := benchKeys()
 	digest := sha256.Sum256([]byte("app_id=2021000000000001&biz_content=bench"))
-	benchRawRSA(b, "signs/s", func() error {
+	benchload.RawRate(b, "signs/s", func() error {
 		_, err := rsa.SignPKCS1v15(nil, appKey, crypto.SHA256, digest[:])
 		return err
 	})

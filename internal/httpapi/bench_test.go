@@ -17,11 +17,11 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"zhifu/alipay"
+	"zhifu/internal/benchload"
 	"zhifu/internal/cputime"
 	"zhifu/internal/httpapi"
 	"zhifu/payment"
@@ -184,32 +184,6 @@ func (e *apiBenchEnv) post(r *apiBenchRequest) error {
 	return err
 }
 
-// onWorkers runs fn(i) for i in 0..n-1 on workers goroutines; the first
-// error stops them all and is returned.
-func onWorkers(n, workers int, fn func(i int) error) error {
-	var next atomic.Int64
-	errs := make(chan error, workers)
-	for range workers {
-		go func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				if err := fn(i); err != nil {
-					next.Store(int64(n))
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	var first error
-	for range workers {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
 // BenchmarkAPICreatePayment measures payments created per second through
 // POST /v1/payments by apiBenchClients concurrent clients.
 func BenchmarkAPICreatePayment(b *testing.B) {
@@ -234,7 +208,7 @@ func BenchmarkAPICreatePayment(b *testing.B) {
 			}
 			b.ResetTimer()
 			start := time.Now()
-			err = onWorkers(b.N, apiBenchClients, func(i int) error { return e.post(&reqs[i]) })
+			err = benchload.Parallel(b.N, apiBenchClients, func(i int) error { return e.post(&reqs[i]) })
 			elapsed := time.Since(start)
 			b.StopTimer()
 			cpu, db := cputime.Process()-cpu0, cputime.Postgres()-db0
@@ -283,7 +257,7 @@ func (e *apiBenchEnv) checkCreated(reqs []apiBenchRequest) {
 		ids[p.ID], outTradeNos[p.OutTradeNo] = true, true
 	}
 	ctx := context.Background()
-	err := onWorkers(len(objs), 8, func(i int) error {
+	err := benchload.Parallel(len(objs), 8, func(i int) error {
 		p := &objs[i]
 		u, err := url.Parse(p.PayURL)
 		if err != nil {
@@ -358,22 +332,8 @@ func (e *apiBenchEnv) countOrders() int {
 func BenchmarkAPIRawRSASign(b *testing.B) {
 	_, appKey := apiBenchKeys()
 	digest := sha256.Sum256([]byte("app_id=2021000000000001&biz_content=bench"))
-	runtime.GC()
-	cpu0 := cputime.Process()
-	b.ResetTimer()
-	start := time.Now()
-	err := onWorkers(b.N, runtime.GOMAXPROCS(0), func(int) error {
+	benchload.RawRate(b, "signs/s", func() error {
 		_, err := rsa.SignPKCS1v15(nil, appKey, crypto.SHA256, digest[:])
 		return err
 	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	cpu := cputime.Process() - cpu0
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "signs/s")
-	if cpu > 0 {
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-	}
 }
