@@ -96,16 +96,6 @@ type SettledRefundPage struct {
 	Next string
 }
 
-// PaidPageOf returns the page of paid orders a store read with limit+1
-// rows, as PageOf does for ListOrders, with a CursorPaid cursor.
-func PaidPageOf(orders []Order, limit int) OrderPage {
-	if len(orders) <= limit {
-		return OrderPage{Orders: orders}
-	}
-	last := orders[limit-1]
-	return OrderPage{Orders: orders[:limit], Next: EncodeCursor(CursorPaid, last.PaidAt, last.ID)}
-}
-
 // SettledPageOf returns the page of settled refunds a store read with
 // limit+1 rows, with a CursorSettled cursor.
 func SettledPageOf(refunds []SettledRefund, limit int) SettledRefundPage {

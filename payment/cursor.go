@@ -48,10 +48,16 @@ func DecodeCursor(k CursorKind, cursor string) (t time.Time, id string, err erro
 // PageOf returns the page of orders a store read with limit+1 rows: at most
 // limit orders, and the cursor of the next page when there was one more.
 // Stores query one row beyond the page so that the last page has no cursor.
+// A CursorPaid cursor holds the last order's PaidAt (the paid orders are in
+// the order of their payment), the others its CreatedAt.
 func PageOf(orders []Order, limit int, k CursorKind) OrderPage {
 	if len(orders) <= limit {
 		return OrderPage{Orders: orders}
 	}
 	last := orders[limit-1]
-	return OrderPage{Orders: orders[:limit], Next: EncodeCursor(k, last.CreatedAt, last.ID)}
+	at := last.CreatedAt
+	if k == CursorPaid {
+		at = last.PaidAt
+	}
+	return OrderPage{Orders: orders[:limit], Next: EncodeCursor(k, at, last.ID)}
 }

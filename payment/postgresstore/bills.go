@@ -33,25 +33,7 @@ func (s *Store) ListPaidOrders(ctx context.Context, f payment.PaidOrderFilter) (
 		}
 		q.add("(paid_at, id) > (?, ?)", t, id)
 	}
-	n := payment.PageSize(f.Limit)
-	rows, err := s.pool.Query(ctx, `SELECT `+orderColumns+` FROM payment_orders WHERE `+
-		strings.Join(q.where, " AND ")+` ORDER BY paid_at, id LIMIT `+strconv.Itoa(n+1), q.args...)
-	if err != nil {
-		return payment.OrderPage{}, errorf(op, err)
-	}
-	defer rows.Close()
-	var orders []payment.Order
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return payment.OrderPage{}, errorf(op, err)
-		}
-		orders = append(orders, *o)
-	}
-	if err := rows.Err(); err != nil {
-		return payment.OrderPage{}, errorf(op, err)
-	}
-	return payment.PaidPageOf(orders, n), nil
+	return s.listOrders(ctx, op, payment.CursorPaid, q, "paid_at, id", f.Limit)
 }
 
 // ListSettledRefunds implements [payment.BillStore.ListSettledRefunds].

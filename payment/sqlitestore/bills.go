@@ -30,13 +30,7 @@ func (s *Store) ListPaidOrders(ctx context.Context, f payment.PaidOrderFilter) (
 		}
 		where, args = append(where, "(paid_at, id) > (?, ?)"), append(args, dbTime(t), id)
 	}
-	n := payment.PageSize(f.Limit)
-	orders, err := queryAll(ctx, s, op, value(scanOrder), `SELECT `+orderColumns+` FROM payment_orders WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY paid_at, id LIMIT ?`, append(args, n+1)...)
-	if err != nil {
-		return payment.OrderPage{}, err
-	}
-	return payment.PaidPageOf(orders, n), nil
+	return s.listOrders(ctx, op, payment.CursorPaid, where, args, "paid_at, id", f.Limit)
 }
 
 // ListSettledRefunds implements [payment.BillStore.ListSettledRefunds].
