@@ -60,8 +60,9 @@ and its flag; docs/configuration.md lists them all. Secrets are never
 flags: give them as files (--app-private-key-file, --webhook-secret-file,
 --admin-password-file) or in the environment:
   ZHIFU_APP_PRIVATE_KEY   the app private key itself (PEM or base64)
-  ZHIFU_WEBHOOK_SECRET    the webhook signing secret (16 characters or more)
+  ZHIFU_WEBHOOK_SECRET    the webhook signing secret (32 characters or more)
   ZHIFU_ADMIN_PASSWORD    the admin pages' password (12 characters or more)
+  ZHIFU_ADMIN_SESSION_KEY the key that signs admin sessions (32 characters or more)
   ZHIFU_DATABASE          the database, when its URL holds a password
 
 It checks the configuration before it starts and refuses to start, listing

@@ -349,12 +349,15 @@ func (k *checker) checkURLs() {
 func callbackURLProblem(s string) string {
 	u, err := url.Parse(s)
 	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+	case err != nil:
+		// The URL is not shown: it may hold a password.
+		return "is not a URL: write it as https://pay.example.com"
+	case u.User != nil: // first, so that no message below shows the password
+		return fmt.Sprintf("%s has a user name or password in it: remove it", u.Redacted())
+	case u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 		return fmt.Sprintf("%q is not an absolute http(s) URL: write it as https://pay.example.com", s)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
 		return fmt.Sprintf("%q has a query string or fragment, which Alipay drops or mixes with its own signed parameters: remove everything from the ? or #", s)
-	case u.User != nil:
-		return fmt.Sprintf("%s has a user name or password in it: remove it", u.Redacted())
 	case utf8.RuneCountInString(s)+len(notifyPath) > 256:
 		return "is too long: Alipay takes notify and return URLs of at most 256 characters"
 	}

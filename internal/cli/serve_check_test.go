@@ -341,3 +341,25 @@ func FuzzUnreachableReason(f *testing.F) {
 		}
 	})
 }
+
+// TestCallbackURLProblemHidesPasswords checks that no message about a bad
+// notify, return or public URL shows a password it holds, whatever else
+// is wrong with it.
+func TestCallbackURLProblemHidesPasswords(t *testing.T) {
+	for _, s := range []string{
+		"https://u:hunter2-secret@pay.example.com/?a=1",
+		"https://u:hunter2-secret@pay.example.com/#x",
+		"ftp://u:hunter2-secret@pay.example.com/",
+		"https://u:hunter2-secret@pay.example.com/%zz",
+		"https://u:hunter2-secret@pay.example.com:bad/",
+		"https://u:hunter2-secret@/",
+	} {
+		msg := callbackURLProblem(s)
+		if msg == "" {
+			t.Errorf("%q accepted", s)
+		}
+		if strings.Contains(msg, "hunter2-secret") {
+			t.Errorf("%q: the message shows the password: %s", s, msg)
+		}
+	}
+}
