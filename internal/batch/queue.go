@@ -47,7 +47,6 @@ type Config struct {
 type Queue[T any] struct {
 	run   func(batch []T)
 	items chan T
-	max   int
 	cfg   Config
 
 	// avg is the moving average of the batch sizes, in 1/avgScale items,
@@ -66,7 +65,7 @@ const avgScale = 1024
 // New starts cfg.Workers goroutines that call run with batches of at most
 // cfg.Max items, in the order they were put.
 func New[T any](cfg Config, run func(batch []T)) *Queue[T] {
-	q := &Queue[T]{run: run, items: make(chan T, cfg.Max), max: cfg.Max, cfg: cfg, quit: make(chan struct{})}
+	q := &Queue[T]{run: run, items: make(chan T, cfg.Max), cfg: cfg, quit: make(chan struct{})}
 	q.avg.Store(avgScale)
 	for range cfg.Workers {
 		q.done.Go(q.loop)
@@ -153,7 +152,7 @@ func (q *Queue[T]) runBatch(first T) {
 
 // drain adds the items waiting to batch, up to the maximum.
 func (q *Queue[T]) drain(batch []T) []T {
-	for len(batch) < q.max {
+	for len(batch) < q.cfg.Max {
 		select {
 		case item := <-q.items:
 			batch = append(batch, item)

@@ -124,7 +124,12 @@ func (s *Store) readOrder(ctx context.Context, key, sql string, arg any) (*payme
 		o, err = scanOrder(rows)
 		return err
 	})
-	return o, err
+	if err != nil {
+		// o is not read: after ctx ended the statement may still be
+		// scanning into it.
+		return nil, err
+	}
+	return o, nil
 }
 
 // GetOrderByTradeNo implements [payment.Store.GetOrderByTradeNo].

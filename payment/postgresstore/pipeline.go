@@ -72,7 +72,6 @@ type pipeline struct {
 	q    *batch.Queue[*stmtUnit]
 
 	batches atomic.Int64 // transactions of more than one statement
-	units   atomic.Int64 // statements run, alone or in batches
 	commits atomic.Int64 // transactions run: batches and statements alone
 }
 
@@ -151,9 +150,12 @@ func (c *pipeline) runBatch(units []*stmtUnit) {
 	results, err := c.runPipelined(ctx, live)
 	if refusedStatement(err) {
 		// The server refused a statement: the batch rolled back. Each
-		// statement runs again alone, for its own outcome.
+		// statement runs again alone, for its own outcome, with a time
+		// limit of its own.
 		for _, u := range live {
-			u.done <- c.runAlone(ctx, u)
+			uctx, ucancel := context.WithTimeout(context.Background(), batchTimeout)
+			u.done <- c.runAlone(uctx, u)
+			ucancel()
 		}
 		return
 	}
@@ -186,7 +188,6 @@ func refusedStatement(err error) bool {
 
 // runAlone runs u's statement as its own transaction.
 func (c *pipeline) runAlone(ctx context.Context, u *stmtUnit) error {
-	c.units.Add(1)
 	c.commits.Add(1)
 	rows, err := c.pool.Query(ctx, u.sql, u.args...)
 	if err != nil {
@@ -238,7 +239,6 @@ func (c *pipeline) runPipelined(ctx context.Context, units []*stmtUnit) ([]error
 		return nil, fmt.Errorf("a pipelined batch of %d statements: %w", len(units), failed)
 	}
 	c.batches.Add(1)
-	c.units.Add(int64(len(units)))
 	c.commits.Add(1)
 	return results, nil
 }

@@ -33,8 +33,8 @@ type checkpointer struct {
 	done     chan struct{}
 	stop     sync.Once
 
-	runs    atomic.Int64 // checkpoints run, for tests
-	lastErr atomic.Value // the error of the last checkpoint that failed, for tests
+	runs    atomic.Int64          // checkpoints run, for tests
+	lastErr atomic.Pointer[error] // the error of the last checkpoint that failed, for tests
 }
 
 // newCheckpointer starts the checkpoints of db's database.
@@ -77,10 +77,18 @@ func (c *checkpointer) checkpoint() {
 	var busy, log, done int
 	err := c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
 	if err != nil {
-		c.lastErr.Store(err)
+		c.lastErr.Store(&err)
 		return
 	}
 	c.runs.Add(1)
+}
+
+// lastError returns the error of the last checkpoint that failed, or nil.
+func (c *checkpointer) lastError() error {
+	if p := c.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // close stops the checkpoints and closes the connection. It may be called

@@ -62,7 +62,7 @@ func TestCheckpointsInTheBackground(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the database file holds %d orders (%v) 10s after %d were committed; checkpoints run: %d, last error: %v",
-				got, err, n, s.ckpt.runs.Load(), s.ckpt.lastErr.Load())
+				got, err, n, s.ckpt.runs.Load(), s.ckpt.lastError())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
