@@ -17,7 +17,7 @@ const (
 	CursorOrders  CursorKind = "o" // Store.ListOrders: newest first
 	CursorPending CursorKind = "p" // Store.ListPendingOrders: oldest first
 	// CursorUnsettled is Store.ListUnsettledRefunds': oldest first.
-	CursorUnsettled CursorKind = "r"
+	CursorUnsettled CursorKind = "u"
 )
 
 // EncodeCursor returns the opaque cursor of a listing of kind k that

@@ -210,9 +210,12 @@ type WebhookStore interface {
 
 	// RecordWebhookAttempt stores the attempt a, setting its ID and
 	// Number (the event's attempts so far, plus one), and in the same
-	// transaction sets the event's Status to a.Result, its Attempts to
-	// a.Number, its LastAttemptAt to a.At and, for the first delivered
-	// attempt, its DeliveredAt. An unknown event is ErrNotFound.
+	// transaction sets the event's Status to a.Result — except that a
+	// delivered event stays delivered, whatever a later attempt (a resend,
+	// or a job that raced it) reports, so that it is never offered for
+	// delivery again —, its Attempts to a.Number, its LastAttemptAt to a.At
+	// and, for the first delivered attempt, its DeliveredAt. An unknown
+	// event is ErrNotFound.
 	RecordWebhookAttempt(ctx context.Context, a *WebhookAttempt) error
 
 	// ListWebhookAttempts returns the event's attempts in Number order.

@@ -124,7 +124,8 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a *payment.WebhookAtte
 	at := s.stamp(a.At)
 	var id int64
 	var number int
-	err := s.pool.QueryRow(ctx, `WITH u AS (UPDATE payment_webhook_events SET attempts = attempts + 1, status = $2,
+	err := s.pool.QueryRow(ctx, `WITH u AS (UPDATE payment_webhook_events SET attempts = attempts + 1,
+			status = CASE WHEN status = 'delivered' THEN status ELSE $2 END,
 			last_attempt_at = $3, delivered_at = CASE WHEN delivered_at IS NULL AND $2 = 'delivered' THEN $3 ELSE delivered_at END
 			WHERE id = $1 RETURNING id, attempts)
 		INSERT INTO payment_webhook_attempts (event_id, number, manual, at, duration_us, status_code, response, error, result)

@@ -116,7 +116,8 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a *payment.WebhookAtte
 	var id int64
 	var number int
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE payment_webhook_events SET attempts = attempts + 1, status = ?,
+		err := tx.QueryRowContext(ctx, `UPDATE payment_webhook_events SET attempts = attempts + 1,
+			status = CASE WHEN status = 'delivered' THEN status ELSE ? END,
 			last_attempt_at = ?, delivered_at = CASE WHEN delivered_at IS NULL AND ? = 'delivered' THEN ? ELSE delivered_at END
 			WHERE id = ? RETURNING attempts`,
 			a.Result, dbTime(at), a.Result, dbTime(at), a.EventID).Scan(&number)

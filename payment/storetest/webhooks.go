@@ -225,6 +225,19 @@ func testWebhookAttempts(t *testing.T, s payment.Store, w payment.WebhookStore) 
 			t.Fatalf("after attempt %d: DeliveredAt %v, want %v", i+1, got.DeliveredAt, wantDelivered)
 		}
 	}
+	// A later attempt that failed (a resend, or a job that raced one) is
+	// recorded, but the event stays delivered: it is never offered for
+	// delivery again.
+	late := &payment.WebhookAttempt{EventID: e.ID, At: at.Add(4 * time.Minute), StatusCode: 502,
+		Error: "answered 502 Bad Gateway, not 2xx", Result: payment.WebhookStatusRetrying}
+	if err := w.RecordWebhookAttempt(ctx, late); err != nil {
+		t.Fatalf("RecordWebhookAttempt after delivery: %v", err)
+	}
+	if got, err := w.GetWebhookEvent(ctx, e.ID); err != nil || got.Status != payment.WebhookStatusDelivered ||
+		got.Attempts != len(attempts)+1 || !got.DeliveredAt.Equal(micro(attempts[2].At)) {
+		t.Fatalf("after a failed attempt of a delivered event: %+v, %v; want it delivered, %d attempts", got, err, len(attempts)+1)
+	}
+	attempts = append(attempts, late)
 	list, err := w.ListWebhookAttempts(ctx, e.ID)
 	if err != nil || len(list) != len(attempts) {
 		t.Fatalf("ListWebhookAttempts = %d, %v; want %d", len(list), err, len(attempts))
