@@ -236,6 +236,10 @@ func (a *api) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) 
 		return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "", "the body has %d bytes, at most %d are allowed", r.ContentLength, a.cfg.MaxBodyBytes)
 	}
 	ct := r.Header.Get("Content-Type")
+	if ct == "" && r.ContentLength == 0 {
+		// No body at all (a close, a resend): nothing to declare.
+		return []byte{}, nil
+	}
 	if ct != "application/json" && !apiIsJSONType(ct) { // the first: what clients send, nothing to parse
 		return nil, apiErrorf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "", "send the body as Content-Type: application/json (UTF-8), not %q", ct)
 	}

@@ -120,6 +120,9 @@ func apiWriteJSON(w http.ResponseWriter, status int, v any) {
 
 // apiWriteError writes e as the error envelope.
 func apiWriteError(w http.ResponseWriter, e *Error) {
+	if rec, ok := w.(*apiRecorder); ok {
+		rec.code = e.Code
+	}
 	apiWriteJSON(w, e.Status, struct {
 		Error *Error `json:"error"`
 	}{e})
@@ -135,7 +138,7 @@ func (a *api) serviceError(ctx context.Context, log *slog.Logger, err error, dup
 	case errors.As(err, &e):
 		return e
 	case errors.Is(err, context.DeadlineExceeded):
-		e = apiErrorf(http.StatusServiceUnavailable, CodeTimeout, "", "the request took longer than %v; it may have taken effect: GET the payment before trying again with the same Idempotency-Key", a.cfg.Timeout)
+		e = apiErrorf(http.StatusServiceUnavailable, CodeTimeout, "", "the request took longer than %v; it may have taken effect: GET the payment, and if it must be tried again, use a new Idempotency-Key (this one keeps this answer)", a.cfg.Timeout)
 	case errors.Is(err, payment.ErrNotFound):
 		e = apiErrorf(http.StatusNotFound, CodePaymentNotFound, "", "no such payment")
 	case errors.Is(err, payment.ErrRefundRefused):

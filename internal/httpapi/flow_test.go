@@ -125,6 +125,9 @@ func TestClose(t *testing.T) {
 		}
 		a = e.do(req{method: "POST", path: "/v1/payments/" + id + "/close", body: "{}"})
 		e.want(a, http.StatusOK, "")
+		// No body at all needs no Content-Type (as `curl -X POST` sends it).
+		a = e.do(req{method: "POST", path: "/v1/payments/" + id + "/close", headers: map[string]string{"Content-Type": ""}})
+		e.want(a, http.StatusOK, "")
 		e.want(e.do(req{method: "POST", path: "/v1/payments/" + id + "/close", body: `{"now":true}`}), http.StatusBadRequest, "unknown_field")
 
 		paid := e.create(`{"subject":"Tea","amount":"5.00","channel":"precreate"}`)

@@ -24,8 +24,10 @@ func (a *api) staleAfter() time.Duration {
 // a retry with the same key and body gets that answer again; the same key
 // with another request is 422 idempotency_key_reused, and while the first
 // is still running 409 idempotency_in_progress. Answers 400 (the request
-// was refused before anything was done) are not kept, so that a corrected
-// request can use the same key.
+// was refused before anything was done) and 409 conflict (the payment
+// changed meanwhile; nothing was done, and the answer says to send the
+// request again) are not kept, so that a corrected request or the retry
+// can use the same key.
 func (a *api) idempotent(w http.ResponseWriter, r *http.Request, c *apiCall, h apiHandler) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
@@ -76,7 +78,10 @@ func (a *api) idempotent(w http.ResponseWriter, r *http.Request, c *apiCall, h a
 	if rw.status == 0 {
 		rw.status = http.StatusOK
 	}
-	if rw.status == http.StatusBadRequest {
+	if rw.status == http.StatusBadRequest || rw.code == CodeConflict {
+		// Nothing was done (a bad request; a payment that changed
+		// meanwhile, which the answer says to send again): the key is free
+		// for the retry.
 		a.release(c, key)
 	} else if err := a.cfg.Idempotency.CompleteIdempotencyKey(context.WithoutCancel(r.Context()), c.key.ID, key, rw.status, rw.body.Bytes()); err != nil {
 		// The answer is still given; a retry within staleAfter is told
@@ -102,6 +107,7 @@ type apiRecorder struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	code   ErrorCode // the error's code, when the answer is an error
 }
 
 // Header implements http.ResponseWriter.
