@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 	"sync"
 	"syscall"
 	"time"
@@ -277,10 +278,10 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 func loadOrCreateDemoPassword(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
-		if pw := strings.TrimSpace(string(b)); len(pw) >= 8 {
+		if pw := strings.TrimSpace(string(b)); utf8.RuneCountInString(pw) >= minAdminPassword {
 			return pw, nil
 		}
-		return "", fmt.Errorf("%s: the admin password there is shorter than 8 characters: remove the file to have a new one made", path)
+		return "", fmt.Errorf("%s: the admin password there is shorter than %d characters: write a longer one, or remove the file to have a new one made", path, minAdminPassword)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", err

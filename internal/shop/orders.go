@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -234,14 +235,25 @@ func (s *Shop) serveRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	_, err := s.svc.Refund(ctx, payment.RefundRequest{
+	earlier, err := s.svc.ListRefunds(ctx, o.ID)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "暂时无法退款，请稍后再试。", "The refund cannot be made now; try again in a moment.", err)
+		return
+	}
+	refund, err := s.svc.Refund(ctx, payment.RefundRequest{
 		OrderID: o.ID,
 		Amount:  amount,
 		Reason:  "演示商店退款 demo shop refund",
-		// One number per refunded total: a form sent twice (a double
-		// click) asks for the same refund, which Alipay makes once.
-		OutRequestNo: "shop_full_" + strconv.FormatInt(o.RefundedAmount.Fen(), 10),
+		// One number per refunded total and number of earlier refunds:
+		// a form sent twice (a double click) asks for the same refund,
+		// which Alipay makes once; a refund asked again after Alipay
+		// refused one is a new request (the refused number's answer
+		// would only be the refusal again).
+		OutRequestNo: "shop_" + strconv.FormatInt(o.RefundedAmount.Fen(), 10) + "_" + strconv.Itoa(len(earlier)),
 	})
+	if err == nil && refund.Status == payment.RefundFailed {
+		err = fmt.Errorf("refund %s: %w", refund.ID, payment.ErrRefundRefused)
+	}
 	switch {
 	case errors.Is(err, payment.ErrNotRefundable), errors.Is(err, payment.ErrRefundExceeds):
 		s.fail(w, r, http.StatusConflict, "这个订单不能再退款了。", "This order cannot be refunded (any more).", err)

@@ -328,3 +328,31 @@ func TestPendingPagePaymentCanGoBackToTheCashier(t *testing.T) {
 		t.Errorf("pay again made a new order: %d orders", n)
 	}
 }
+
+// TestRefundAfterARefusal: Alipay refuses a refund (the trade is finished
+// at Alipay: no refund any more); the buyer is told so and the order keeps
+// its money. Asking again asks Alipay again, and is told the truth again —
+// not "the refund was sent" from the earlier, refused request's record.
+func TestRefundAfterARefusal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	alice := e.newBuyer()
+	id := alice.order("sticker")
+	alice.payQR(id)
+	if err := e.ts.Sandbox.Finish(e.ts.AppID, e.orderOf(id).OutTradeNo); err != nil {
+		t.Fatal(err)
+	}
+	for try := 1; try <= 2; try++ {
+		p := alice.post("/orders/"+id+"/refund", url.Values{"csrf_token": {alice.csrf()}})
+		if p.status != http.StatusBadGateway || !strings.Contains(p.body, "refused") {
+			t.Fatalf("refund %d of a finished trade answered %d:\n%s", try, p.status, p.body)
+		}
+		if o := e.orderOf(id); o.Status != payment.StatusPaid || o.RefundedAmount != 0 {
+			t.Fatalf("after refusal %d the order is %s, refunded %s", try, o.Status, o.RefundedAmount)
+		}
+	}
+	refunds, err := e.svc.ListRefunds(e.ctx(), id)
+	if err != nil || len(refunds) != 2 || refunds[0].OutRequestNo == refunds[1].OutRequestNo {
+		t.Fatalf("refunds %+v, %v; want two refused requests, each its own out_request_no", refunds, err)
+	}
+}
