@@ -13,10 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"zhifu/alipay"
 	"zhifu/internal/shop"
