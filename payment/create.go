@@ -195,6 +195,12 @@ func (s *Service) PaymentOf(ctx context.Context, orderID string) (*Payment, erro
 	if err != nil {
 		return nil, err
 	}
+	return s.PaymentFor(ctx, o)
+}
+
+// PaymentFor is PaymentOf for the order o as the caller has just read it
+// (GetOrder), without reading it again.
+func (s *Service) PaymentFor(ctx context.Context, o *Order) (*Payment, error) {
 	if o.Status != StatusPending {
 		return nil, fmt.Errorf("payment: order %s is %s, not pending: %w", o.ID, o.Status, ErrConflict)
 	}

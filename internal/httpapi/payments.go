@@ -115,7 +115,7 @@ func (a *api) getPayment(w http.ResponseWriter, r *http.Request, c *apiCall) {
 	if o.Status == payment.StatusPending {
 		// Signed anew (no network), or for precreate asked again with the
 		// same out_trade_no; without it the object is still right.
-		if p, err = a.svc.PaymentOf(r.Context(), o.ID); err != nil {
+		if p, err = a.svc.PaymentFor(r.Context(), o); err != nil {
 			c.log.Warn("httpapi: preparing the pending payment again failed", "out_trade_no", o.OutTradeNo, "error", err)
 		}
 	}
@@ -207,10 +207,7 @@ func (a *api) closePayment(w http.ResponseWriter, r *http.Request, c *apiCall) {
 		apiWriteError(w, e)
 		return
 	}
-	o, err := a.svc.GetOrder(r.Context(), r.PathValue("id"))
-	if err == nil && o.Status == payment.StatusPending {
-		o, err = a.svc.CloseOrder(r.Context(), o.ID)
-	}
+	o, err := a.svc.CloseOrder(r.Context(), r.PathValue("id")) // one that is not pending comes back as it is
 	if err != nil {
 		apiWriteError(w, a.serviceError(r.Context(), c.log, err, ""))
 		return
