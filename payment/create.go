@@ -151,7 +151,7 @@ func (s *Service) checkCreate(req *CreatePaymentRequest) error {
 	} else if req.ExpiresIn < MinExpiry || req.ExpiresIn > MaxExpiry {
 		bad("expires in %v, want %v to %v", req.ExpiresIn, MinExpiry, MaxExpiry)
 	}
-	if err := checkPublicURL("return URL", req.ReturnURL, false); err != nil {
+	if err := CheckPublicURL("return URL", req.ReturnURL, false); err != nil {
 		errs = append(errs, err)
 	}
 	if req.OutTradeNo == "" {

@@ -160,10 +160,10 @@ func (cfg *Config) validate() error {
 	if cfg.Alipay == nil {
 		bad("Alipay is required")
 	}
-	if err := checkPublicURL("NotifyURL", cfg.NotifyURL, true); err != nil {
+	if err := CheckPublicURL("NotifyURL", cfg.NotifyURL, true); err != nil {
 		errs = append(errs, err)
 	}
-	if err := checkPublicURL("ReturnURL", cfg.ReturnURL, false); err != nil {
+	if err := CheckPublicURL("ReturnURL", cfg.ReturnURL, false); err != nil {
 		errs = append(errs, err)
 	}
 	if cfg.SellerID != "" && !isUserID(cfg.SellerID) {
@@ -212,10 +212,10 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// checkPublicURL checks a callback URL: absolute http(s), at most 256
+// CheckPublicURL checks a callback URL: absolute http(s), at most 256
 // characters (Alipay's limit), no query or fragment. An empty URL is
 // refused only when required.
-func checkPublicURL(field, s string, required bool) error {
+func CheckPublicURL(field, s string, required bool) error {
 	if s == "" {
 		if required {
 			return fmt.Errorf("%s is required", field)
@@ -225,9 +225,10 @@ func checkPublicURL(field, s string, required bool) error {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		return fmt.Errorf("%s %q is not an absolute http(s) URL", field, s)
+		// The URL is not repeated: it may hold a password.
+		return fmt.Errorf("%s is not an absolute http(s) URL", field)
 	case u.RawQuery != "" || u.Fragment != "":
-		return fmt.Errorf("%s %q has a query or fragment: Alipay signs only its own parameters", field, s)
+		return fmt.Errorf("%s has a query or fragment: Alipay signs only its own parameters", field)
 	case utf8.RuneCountInString(s) > 256:
 		return fmt.Errorf("%s is longer than Alipay's 256 characters", field)
 	}

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"reflect"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"zhifu/alipay"
+	"zhifu/payment"
 )
 
 // apiDecode decodes body, one JSON object, into v (a pointer to a struct
@@ -138,37 +138,21 @@ func apiText(field, s string, required bool, max int) *Error {
 }
 
 // apiTradeNo checks an optional out_trade_no or out_request_no: 1 to 64
-// letters, digits and underscores, as Alipay allows.
+// letters, digits and underscores, as Alipay allows
+// (alipay.CheckOutTradeNo).
 func apiTradeNo(field, s string) *Error {
-	if s == "" {
-		return nil
-	}
-	ok := len(s) <= 64
-	for i := 0; ok && i < len(s); i++ {
-		c := s[i]
-		ok = '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_'
-	}
-	if !ok {
+	if s != "" && alipay.CheckOutTradeNo(s) != nil {
 		return apiErrorf(http.StatusBadRequest, CodeInvalidField, field, "%s: 1 to 64 letters, digits and underscores", field)
 	}
 	return nil
 }
 
-// apiReturnURL checks an optional return_url: an absolute http(s) URL of
-// at most 256 characters without query or fragment (Alipay signs only
-// its own parameters).
+// apiReturnURL checks an optional return_url as the Service will
+// (payment.CheckPublicURL), naming the field: an absolute http(s) URL of
+// at most 256 characters without query or fragment.
 func apiReturnURL(s string) *Error {
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		return apiErrorf(http.StatusBadRequest, CodeInvalidField, "return_url", "return_url must be an absolute http or https URL")
-	case u.RawQuery != "" || u.Fragment != "":
-		return apiErrorf(http.StatusBadRequest, CodeInvalidField, "return_url", "return_url must have no query or fragment: Alipay adds its own signed parameters")
-	case utf8.RuneCountInString(s) > 256:
-		return apiErrorf(http.StatusBadRequest, CodeInvalidField, "return_url", "return_url has more than Alipay's 256 characters")
+	if err := payment.CheckPublicURL("return_url", s, false); err != nil {
+		return apiErrorf(http.StatusBadRequest, CodeInvalidField, "return_url", "%s", err.Error())
 	}
 	return nil
 }
