@@ -118,7 +118,7 @@ func (s *Service) CreatePayment(ctx context.Context, req CreatePaymentRequest) (
 
 // metaReturnURL is the metadata key under which an order keeps its own
 // return URL.
-const metaReturnURL = "zhifu.return_url"
+const metaReturnURL = MetadataReserved + "return_url"
 
 // cloneWith returns a copy of m with k set to v.
 func cloneWith(m map[string]string, k, v string) map[string]string {
@@ -211,7 +211,7 @@ func (s *Service) PaymentFor(ctx context.Context, o *Order) (*Payment, error) {
 func (s *Service) payment(ctx context.Context, o *Order) (*Payment, error) {
 	p := &Payment{Order: o}
 	expire := alipay.Time{Time: o.ExpiresAt}
-	returnURL := o.Metadata[metaReturnURL]
+	returnURL := o.ReturnURL()
 	if returnURL == "" {
 		returnURL = s.cfg.ReturnURL
 	}

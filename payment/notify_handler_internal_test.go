@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -29,5 +30,33 @@ func TestReadBodySizeHint(t *testing.T) {
 		if !errors.As(err, &tooBig) {
 			t.Errorf("size %d: %v, want a MaxBytesError", size, err)
 		}
+	}
+}
+
+// TestWebhookEventShowsOnlyTheMerchantsMetadata: the service's own
+// metadata keys (zhifu.return_url) stay out of a webhook's payload, as
+// they stay out of the API's payment object.
+func TestWebhookEventShowsOnlyTheMerchantsMetadata(t *testing.T) {
+	o := &Order{ID: "ord_1", OutTradeNo: "T1", Subject: "s", Amount: 100, Channel: ChannelPage, Status: StatusPaid,
+		Flags:    FlagPaidAfterClose,
+		Metadata: map[string]string{"cart": "42", MetadataReserved + "return_url": "https://shop.example/thanks"}}
+	e, err := newWebhookEvent(OrderEvent{Seq: 2, From: StatusPending, To: StatusPaid}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Data struct {
+			Metadata map[string]string `json:"metadata"`
+			Flags    []string          `json:"flags"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(e.Payload, &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Data.Metadata) != 1 || body.Data.Metadata["cart"] != "42" {
+		t.Errorf("webhook metadata %v, want only the merchant's cart", body.Data.Metadata)
+	}
+	if len(body.Data.Flags) != 1 || body.Data.Flags[0] != "paid_after_close" {
+		t.Errorf("webhook flags %v, want [paid_after_close]", body.Data.Flags)
 	}
 }

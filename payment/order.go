@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -212,3 +213,25 @@ func (o *Order) ValidateState() error {
 	}
 	return nil
 }
+
+// MetadataReserved prefixes the metadata keys the service keeps for
+// itself (a payment's own return URL): not the merchant's, refused in
+// requests, and left out of the metadata shown to the merchant
+// (PublicMetadata).
+const MetadataReserved = "zhifu."
+
+// PublicMetadata returns the order's metadata without the service's own
+// keys (MetadataReserved); never nil.
+func (o *Order) PublicMetadata() map[string]string {
+	m := make(map[string]string, len(o.Metadata))
+	for k, v := range o.Metadata {
+		if !strings.HasPrefix(k, MetadataReserved) {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// ReturnURL returns the return URL the order was created with, or "" when
+// it uses the service's.
+func (o *Order) ReturnURL() string { return o.Metadata[metaReturnURL] }

@@ -114,7 +114,13 @@ func (f Flags) Has(flags Flags) bool { return f&flags == flags }
 // String returns the names of the set flags separated by "|", such as
 // "finished|paid_after_close", or "" when none is set.
 func (f Flags) String() string {
-	var names []string
+	return strings.Join(f.Names(), "|")
+}
+
+// Names returns the names of the flags set ("finished",
+// "paid_after_close", and 0x… for bits without a name); never nil.
+func (f Flags) Names() []string {
+	names := []string{}
 	for _, flag := range []struct {
 		bit  Flags
 		name string
@@ -130,5 +136,5 @@ func (f Flags) String() string {
 	if f != 0 {
 		names = append(names, fmt.Sprintf("0x%x", uint32(f)))
 	}
-	return strings.Join(names, "|")
+	return names
 }

@@ -288,20 +288,12 @@ type webhookPayment struct {
 func newWebhookEvent(change OrderEvent, o *Order) (*WebhookEvent, error) {
 	id := WebhookEventID(o.ID, change.Seq)
 	typ := webhookEventType(change.From, change.To)
-	flags := []string{}
-	if s := o.Flags.String(); s != "" {
-		flags = strings.Split(s, "|")
-	}
-	meta := o.Metadata
-	if meta == nil {
-		meta = map[string]string{}
-	}
 	body, err := json.Marshal(webhookBody{
 		ID: id, Type: typ, CreatedAt: webhookTime(change.CreatedAt), PreviousStatus: change.From,
 		Data: webhookPayment{
 			ID: o.ID, OutTradeNo: o.OutTradeNo, Status: o.Status, Subject: o.Subject, Channel: o.Channel,
 			Amount: o.Amount.String(), PaidAmount: o.PaidAmount.String(), RefundedAmount: o.RefundedAmount.String(),
-			TradeNo: o.TradeNo, Flags: flags, Metadata: meta,
+			TradeNo: o.TradeNo, Flags: o.Flags.Names(), Metadata: o.PublicMetadata(),
 			CreatedAt: webhookTime(o.CreatedAt), UpdatedAt: webhookTime(o.UpdatedAt),
 			PaidAt: webhookTime(o.PaidAt), ClosedAt: webhookTime(o.ClosedAt), ExpiresAt: webhookTime(o.ExpiresAt),
 		},

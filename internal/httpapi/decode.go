@@ -162,8 +162,6 @@ const (
 	apiMaxMetadataKeys     = 50
 	apiMaxMetadataKeyLen   = 40
 	apiMaxMetadataValueLen = 500
-	// apiMetadataReserved prefixes the metadata keys of zhifu itself.
-	apiMetadataReserved = "zhifu."
 )
 
 // apiMetadata checks metadata: at most 50 keys of at most 40 characters
@@ -178,8 +176,8 @@ func apiMetadata(m map[string]string) *Error {
 			e.Message = fmt.Sprintf("metadata key %q: 1 to %d characters without control characters", apiCut(k), apiMaxMetadataKeyLen)
 			return e
 		}
-		if strings.HasPrefix(k, apiMetadataReserved) {
-			return apiErrorf(http.StatusBadRequest, CodeInvalidField, "metadata", "metadata key %q: keys starting %q are zhifu's own", apiCut(k), apiMetadataReserved)
+		if strings.HasPrefix(k, payment.MetadataReserved) {
+			return apiErrorf(http.StatusBadRequest, CodeInvalidField, "metadata", "metadata key %q: keys starting %q are zhifu's own", apiCut(k), payment.MetadataReserved)
 		}
 		if e := apiText("metadata", v, false, apiMaxMetadataValueLen); e != nil {
 			e.Message = fmt.Sprintf("metadata value of %q: at most %d characters without control characters", apiCut(k), apiMaxMetadataValueLen)

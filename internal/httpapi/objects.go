@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"maps"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -45,18 +44,9 @@ func apiPaymentObject(o *payment.Order, p *payment.Payment) PaymentObject {
 		Amount: o.Amount.String(), PaidAmount: o.PaidAmount.String(), RefundedAmount: o.RefundedAmount.String(),
 		RefundableAmount: o.RefundableAmount().String(),
 		Subject:          o.Subject, Channel: o.Channel, TradeNo: o.TradeNo, BuyerID: o.BuyerID,
-		Metadata: map[string]string{}, Flags: []string{},
+		Metadata: o.PublicMetadata(), Flags: o.Flags.Names(), ReturnURL: o.ReturnURL(),
 		CreatedAt: apiTime(o.CreatedAt), UpdatedAt: apiTime(o.UpdatedAt),
 		ExpiresAt: apiTimePtr(o.ExpiresAt), PaidAt: apiTimePtr(o.PaidAt), ClosedAt: apiTimePtr(o.ClosedAt),
-	}
-	for k, v := range o.Metadata {
-		if !strings.HasPrefix(k, apiMetadataReserved) {
-			obj.Metadata[k] = v
-		}
-	}
-	obj.ReturnURL = o.Metadata[apiMetadataReserved+"return_url"]
-	if f := o.Flags.String(); f != "" {
-		obj.Flags = strings.Split(f, "|")
 	}
 	if p != nil {
 		obj.PayURL, obj.QRCode, obj.OrderString = p.PayURL, p.QRCode, p.OrderString
