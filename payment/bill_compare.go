@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"zhifu/alipay"
 )
 
 // billKey names a refund in a bill and in the database: its order's
@@ -52,7 +54,7 @@ func compareBill(ctx context.Context, store BillStore, bill *TradeBill, run *Bil
 		if o := c.paid[no]; o != nil {
 			c.diff(BillDifference{Kind: BillDiffMissingInBill, LineKind: BillLinePayment, OutTradeNo: o.OutTradeNo,
 				TradeNo: o.TradeNo, OrderID: o.ID, DBAmount: o.PaidAmount, DBStatus: string(o.Status),
-				Detail: fmt.Sprintf("the database has the order paid at %s; the bill has no payment of it", o.PaidAt.In(billZone).Format("2006-01-02 15:04:05"))})
+				Detail: fmt.Sprintf("the database has the order paid at %s; the bill has no payment of it", alipay.FormatTime(o.PaidAt))})
 		}
 	}
 	for _, k := range c.refSeq {
@@ -60,7 +62,7 @@ func compareBill(ctx context.Context, store BillStore, bill *TradeBill, run *Bil
 			c.diff(BillDifference{Kind: BillDiffMissingInBill, LineKind: BillLineRefund, OutTradeNo: r.OutTradeNo,
 				TradeNo: r.TradeNo, OutRequestNo: r.OutRequestNo, OrderID: r.OrderID, RefundID: r.ID,
 				DBAmount: r.Amount, DBStatus: string(r.Status),
-				Detail: fmt.Sprintf("the database has the refund succeeded at %s; the bill has no refund of it", r.SettledAt.In(billZone).Format("2006-01-02 15:04:05"))})
+				Detail: fmt.Sprintf("the database has the refund succeeded at %s; the bill has no refund of it", alipay.FormatTime(r.SettledAt))})
 		}
 	}
 	run.Status = BillRunMatched

@@ -139,6 +139,10 @@ func (j *Jobs) ScheduleBillReconcile(ctx context.Context, date BillDate) (bool, 
 	if date.IsZero() {
 		return false, errors.New("payment: schedule bill reconciliation: no date")
 	}
+	if !date.Start().Before(j.now()) {
+		// Its job would wait for the day, and block the corrected date's.
+		return false, fmt.Errorf("%w: schedule bill reconciliation: the day %s has not begun: give a past day", ErrInvalid, date)
+	}
 	n, err := j.insert(ctx, []river.InsertManyParams{{Args: billReconcileArgs{Date: date}}})
 	if err != nil {
 		return false, fmt.Errorf("payment: schedule bill reconciliation of %s: %w", date, err)

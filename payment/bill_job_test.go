@@ -85,6 +85,12 @@ func TestJobsBillReconcile(t *testing.T) {
 			t.Fatalf("first run: %s, %v; want %s without error", c.date, c.err, day.AddDays(-1))
 		}
 
+		// A day that has not begun is refused: its job would wait for it,
+		// and block the corrected date's.
+		if added, err := j.ScheduleBillReconcile(ctx, day.AddDays(1)); added || !errors.Is(err, payment.ErrInvalid) {
+			t.Fatalf("ScheduleBillReconcile of tomorrow: %v, %v; want not added, ErrInvalid", added, err)
+		}
+
 		// The day itself is not over: its job is snoozed, not failed.
 		if added, err := j.ScheduleBillReconcile(ctx, day); !added || err != nil {
 			t.Fatalf("ScheduleBillReconcile: %v, %v", added, err)

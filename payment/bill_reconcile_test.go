@@ -157,6 +157,14 @@ func testReconcileBill(t *testing.T, open func(*testing.T) payment.Store) {
 		t.Fatalf("b is %s, unpaid is %s", e.status(b), e.status(unpaid))
 	}
 
+	// A day that has not begun is refused, nothing stored.
+	if _, err := e.rec.ReconcileBill(e.ctx(), day.AddDays(1)); !errors.Is(err, payment.ErrInvalid) {
+		t.Fatalf("ReconcileBill of tomorrow: %v, want ErrInvalid", err)
+	}
+	if _, err := e.store.GetBillRun(e.ctx(), day.AddDays(1)); !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("a run was stored for tomorrow: %v", err)
+	}
+
 	// Today's bill is not ready: a retryable error, nothing stored.
 	_, err := e.rec.ReconcileBill(e.ctx(), day)
 	if !errors.Is(err, payment.ErrBillNotReady) {

@@ -122,9 +122,12 @@ func (r *BillReconciler) ReconcileBill(ctx context.Context, date BillDate) (*Bil
 		return nil, fmt.Errorf("payment: reconcile bill: no date")
 	}
 	started := r.cfg.Now()
+	if !date.Start().Before(started) {
+		return nil, fmt.Errorf("%w: reconcile bill: the day %s has not begun (now %s Beijing time): give a past day", ErrInvalid, date, alipay.FormatTime(started))
+	}
 	if started.Before(date.End()) {
 		return nil, fmt.Errorf("%w: the day %s is not over (now %s Beijing time); its bill is ready the next day at about 10:00",
-			ErrBillNotReady, date, started.In(billZone).Format(time.DateTime))
+			ErrBillNotReady, date, alipay.FormatTime(started))
 	}
 	resp, err := r.cfg.Alipay.DataDataserviceBillDownloadURLQuery(ctx, alipay.DataDataserviceBillDownloadURLQueryRequest{
 		BillType: alipay.BillTypeTrade,
