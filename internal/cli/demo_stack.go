@@ -104,33 +104,10 @@ type Demo struct {
 	Store   *sqlitestore.Store
 
 	app    *app
-	clock  *demoClock
 	srv    *http.Server
 	served chan error
 	once   sync.Once
 	err    error
-}
-
-// demoClock is the payment service's clock: the wall clock plus what
-// Advance added. The sandbox keeps its own offset (sandbox.Advance);
-// Demo.Advance moves both by the same amount.
-type demoClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-// Now returns the wall clock plus the offset.
-func (c *demoClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-// add moves the clock forward by d.
-func (c *demoClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
 }
 
 // ErrAddrInUse is returned (wrapped) by StartDemo when DemoConfig.Addr is
@@ -153,7 +130,7 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 		cfg.Progress = io.Discard
 	}
 	progress := func(format string, a ...any) { fmt.Fprintf(cfg.Progress, format+"\n", a...) }
-	d := &Demo{clock: &demoClock{}, served: make(chan error, 1)}
+	d := &Demo{served: make(chan error, 1)}
 	// Whatever started is stopped again when a later step fails.
 	var undo []func()
 	defer func() {
@@ -232,7 +209,9 @@ func StartDemo(ctx context.Context, cfg DemoConfig) (_ *Demo, err error) {
 		Database:        dsn(filepath.Join(dir, demoDBFile)),
 		AdminPassword:   secret(pw),
 		Logger:          cfg.Logger.With("part", "payment"),
-		Now:             d.clock.Now,
+		// One clock: the sandbox's trade clock, whose advance it saves, so
+		// that after a restart both still agree.
+		Now:             sb.Now,
 		JobPollInterval: cfg.JobPollInterval,
 	}, cfg.Progress)
 	if err != nil {
@@ -293,18 +272,15 @@ func loadOrCreateDemoPassword(path string) (string, error) {
 	return pw, nil
 }
 
-// Now returns the payment service's clock (the sandbox's trade clock
-// shows the same time).
-func (d *Demo) Now() time.Time { return d.clock.Now() }
+// Now returns the demo's clock: the sandbox's trade clock, which the
+// payment service and its jobs follow too.
+func (d *Demo) Now() time.Time { return d.Sandbox.Now() }
 
 // Advance moves the demo's clocks forward by dur: the payment service's
 // and its jobs' (River's time is stubbed to it), and the sandbox's trade
 // clock. Orders and trades past their expiry then close, as they would
 // after waiting. Request timestamps keep the wall clock, as at Alipay.
-func (d *Demo) Advance(dur time.Duration) {
-	d.clock.add(dur)
-	d.Sandbox.Advance(dur)
-}
+func (d *Demo) Advance(dur time.Duration) { d.Sandbox.Advance(dur) }
 
 // Served returns a channel that receives the error that ended the
 // listener early; nothing is sent while it serves.

@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"zhifu/alipay"
+	"zhifu/internal/testclock"
 	"zhifu/payment"
 	"zhifu/payment/sqlitestore"
 	"zhifu/sandbox"
@@ -25,7 +26,7 @@ import (
 // the same app and file.
 type reconcileEnv struct {
 	t      *testing.T
-	clock  *demoClock
+	clock  *testclock.Clock
 	ts     *sandbox.TestServer
 	client *alipay.Client
 	dbPath string
@@ -40,10 +41,10 @@ type reconcileEnv struct {
 // the time the test runs at.
 func newReconcileEnv(t *testing.T) *reconcileEnv {
 	t.Helper()
-	e := &reconcileEnv{t: t, clock: &demoClock{}, dbPath: filepath.Join(t.TempDir(), "zhifu.db")}
+	e := &reconcileEnv{t: t, clock: testclock.New(time.Now()), dbPath: filepath.Join(t.TempDir(), "zhifu.db")}
 	now := time.Now()
 	e.day = payment.BillDateOf(now).AddDays(1)
-	e.clock.add(e.day.Start().Add(10 * time.Hour).Sub(now))
+	e.clock.Set(e.day.Start().Add(10 * time.Hour))
 	e.ts = sandbox.NewTestServerConfig(t, sandbox.Config{Now: e.clock.Now})
 	var err error
 	e.client, err = alipay.New(alipay.Config{
@@ -106,14 +107,14 @@ func (e *reconcileEnv) pay(amount alipay.Amount, dropNotify bool) *payment.Order
 	if want := map[bool]payment.Status{false: payment.StatusPaid, true: payment.StatusPending}[dropNotify]; o.Status != want {
 		e.t.Fatalf("order %s is %s after paying, want %s", o.OutTradeNo, o.Status, want)
 	}
-	e.clock.add(time.Minute)
+	e.clock.Advance(time.Minute)
 	return o
 }
 
 // nextMorning moves the clock to 10:00 the day after e.day, when its bill
 // is ready.
 func (e *reconcileEnv) nextMorning() {
-	e.clock.add(e.day.End().Add(10 * time.Hour).Sub(e.clock.Now()))
+	e.clock.Set(e.day.End().Add(10 * time.Hour))
 }
 
 // reconcile runs zhifu reconcile with args and e's flags, on e's clock.
