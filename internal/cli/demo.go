@@ -63,7 +63,10 @@ sandbox saves its state.`)
 	case *dataDir == "":
 		return f.usageError(s, "--data-dir must not be empty: the demo keeps its keys and orders there")
 	case !(*timeScale > 0) || *timeScale > 1e6:
-		return f.usageError(s, "--time-scale %v: want a number above 0, such as 1 (real time) or 0.001", *timeScale)
+		return f.usageError(s, "--time-scale %v: want a number above 0 and at most 1000000, such as 1 (real time) or 0.001", *timeScale)
+	}
+	if err := parseListen(*addr); err != nil {
+		return f.usageError(s, "--addr %q: %v: want HOST:PORT, such as 127.0.0.1:8080", *addr, err)
 	}
 	level := slog.LevelWarn
 	if *verbose {

@@ -296,12 +296,14 @@ func (d *Demo) Shutdown(ctx context.Context) error {
 		if err := d.app.stopJobs(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		if err := d.Sandbox.Stop(); err != nil {
-			errs = append(errs, fmt.Errorf("stopping the sandbox: %w", err))
-		}
+		// The requests in flight (a cashier's payment) finish before the
+		// sandbox saves its state and stops, so that none is lost.
 		if err := d.srv.Shutdown(ctx); err != nil {
 			d.srv.Close()
 			errs = append(errs, fmt.Errorf("requests still in flight were cut off: %w", err))
+		}
+		if err := d.Sandbox.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the sandbox: %w", err))
 		}
 		if err := d.app.close(ctx); err != nil {
 			errs = append(errs, err)

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -42,12 +46,23 @@ func TestDemoRefusesBadFlags(t *testing.T) {
 		{"demo", "--data-dir", ""},
 		{"demo", "--time-scale", "0"},
 		{"demo", "--time-scale", "-1"},
+		{"demo", "--time-scale", "2e6"},
+		{"demo", "--addr", "foo", "--data-dir", filepath.Join(t.TempDir(), "never")},
+		{"demo", "--addr", "127.0.0.1:99999", "--data-dir", filepath.Join(t.TempDir(), "never")},
 		{"demo", "extra"},
 	} {
 		var stdout, stderr strings.Builder
 		code := mainEnv(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
 		if code != exitUsage || !strings.Contains(stderr.String(), "zhifu demo --help") {
 			t.Errorf("%q: exit %d, stderr %q: want 2 and a pointer to --help", args, code, stderr.String())
+		}
+		if strings.Contains(stderr.String(), "not a loopback address") {
+			t.Errorf("%q: a bad address warned about loopback: %q", args, stderr.String())
+		}
+		if n := len(args); n >= 2 && args[n-2] == "--data-dir" && args[n-1] != "" {
+			if _, err := os.Stat(args[n-1]); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%q: refused, but the data directory was made (%v)", args, err)
+			}
 		}
 	}
 }
