@@ -103,13 +103,7 @@ func openAPIKeys(ctx context.Context, s *streams, f *serveFlags, create bool) (k
 		fmt.Fprintf(s.stderr, "%s: opening the %s database %s: %v\n", f.path, dbKind(cfg.Database), cfg.Database, err)
 		return nil, nil, false
 	}
-	keys, isKeys := db.store.(payment.APIKeyStore)
-	if !isKeys {
-		db.close()
-		fmt.Fprintf(s.stderr, "%s: the %s store keeps no API keys\n", f.path, dbKind(cfg.Database))
-		return nil, nil, false
-	}
-	return keys, func() { db.close() }, true
+	return db.store, func() { db.close() }, true
 }
 
 func runAPIKeyCreate(ctx context.Context, s *streams, args []string) int {

@@ -170,11 +170,7 @@ func reconcileDay(ctx context.Context, cfg *serveConfig, logTo io.Writer, date p
 		return nil, fmt.Errorf("opening the %s database %s: %w", dbKind(cfg.Database), cfg.Database, err)
 	}
 	defer db.close()
-	store, ok := db.store.(payment.BillStore)
-	if !ok {
-		return nil, fmt.Errorf("the %s store keeps no bill runs", dbKind(cfg.Database))
-	}
-	rec, err := payment.NewBillReconciler(payment.BillReconcilerConfig{Store: store, Alipay: client, Logger: logger, Now: cfg.Now})
+	rec, err := payment.NewBillReconciler(payment.BillReconcilerConfig{Store: db.store, Alipay: client, Logger: logger, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}

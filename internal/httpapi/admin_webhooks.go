@@ -118,7 +118,9 @@ func adminWebhookResult(timeline []adminTimelineEntry, eventID string, n int) (n
 		return "", fmt.Sprintf("Webhook 重发失败 The resend of %s was not delivered (attempt %d, %s): %s. "+
 			"The event keeps its status; fix the endpoint and resend it again.", eventID, n, answer, adminOr(h.Error, "no reason given"))
 	}
-	return "", "The result of the resend of " + eventID + " is not in the timeline below: look for it there before resending again."
+	// Not this order's event and attempt (a link made by hand): the
+	// query's text is not shown.
+	return "", ""
 }
 
 // resendWebhook delivers one of the order's webhook events again, after
