@@ -51,15 +51,7 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (*payment.APIKey, erro
 
 // ListAPIKeys implements [payment.APIKeyStore.ListAPIKeys].
 func (s *Store) ListAPIKeys(ctx context.Context) ([]payment.APIKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM payment_api_keys ORDER BY created_at, id`)
-	if err != nil {
-		return nil, errorf("list API keys", err)
-	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.APIKey, error) { return scanAPIKey(r) })
-	if err != nil {
-		return nil, errorf("list API keys", err)
-	}
-	return keys, nil
+	return collect(ctx, s, "list API keys", scanAPIKey, `SELECT `+apiKeyColumns+` FROM payment_api_keys ORDER BY created_at, id`)
 }
 
 // RevokeAPIKey implements [payment.APIKeyStore.RevokeAPIKey].

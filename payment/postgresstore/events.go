@@ -165,14 +165,6 @@ func (s *Store) AppendEvents(ctx context.Context, orderID string, events ...paym
 
 // ListEvents implements [payment.Store.ListEvents].
 func (s *Store) ListEvents(ctx context.Context, orderID string) ([]payment.OrderEvent, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM payment_order_events
+	return collect(ctx, s, "list events of order "+orderID, scanEvent, `SELECT `+eventColumns+` FROM payment_order_events
 		WHERE order_id = $1 ORDER BY seq`, orderID)
-	if err != nil {
-		return nil, errorf("list events of order "+orderID, err)
-	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.OrderEvent, error) { return scanEvent(r) })
-	if err != nil {
-		return nil, errorf("list events of order "+orderID, err)
-	}
-	return events, nil
 }

@@ -60,15 +60,7 @@ func (s *Store) ListQuarantined(ctx context.Context, f payment.QuarantineFilter)
 	if !f.IncludeReplayed {
 		q += ` AND replayed_at IS NULL`
 	}
-	rows, err := s.pool.Query(ctx, q+` ORDER BY id LIMIT $2`, f.AfterID, payment.PageSize(f.Limit))
-	if err != nil {
-		return nil, errorf("list quarantined notifies", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.QuarantinedNotify, error) { return scanQuarantined(r) })
-	if err != nil {
-		return nil, errorf("list quarantined notifies", err)
-	}
-	return list, nil
+	return collect(ctx, s, "list quarantined notifies", scanQuarantined, q+` ORDER BY id LIMIT $2`, f.AfterID, payment.PageSize(f.Limit))
 }
 
 // MarkReplayed implements [payment.Store.MarkReplayed].

@@ -170,13 +170,5 @@ func (s *Store) ListUnsettledRefunds(ctx context.Context, f payment.UnsettledFil
 
 // listRefunds runs a query of refundColumns.
 func (s *Store) listRefunds(ctx context.Context, op, query string, args ...any) ([]payment.Refund, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	refunds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.Refund, error) { return scanRefund(r) })
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	return refunds, nil
+	return collect(ctx, s, op, scanRefund, query, args...)
 }

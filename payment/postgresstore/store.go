@@ -141,6 +141,20 @@ func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
+// collect runs the query with args and returns its rows, each read by
+// scan; op names the operation in an error.
+func collect[T any](ctx context.Context, s *Store, op string, scan func(pgx.Row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, errorf(op, err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, errorf(op, err)
+	}
+	return list, nil
+}
+
 // stamp returns t, or the current time when t is zero, in UTC at
 // microsecond precision, as stored.
 func (s *Store) stamp(t time.Time) time.Time {

@@ -103,15 +103,7 @@ func (s *Store) ListUndeliveredWebhookEvents(ctx context.Context, since time.Tim
 
 // listWebhookEvents returns the events the query selects.
 func (s *Store) listWebhookEvents(ctx context.Context, op, query string, args ...any) ([]payment.WebhookEvent, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.WebhookEvent, error) { return scanWebhookEvent(r) })
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	return list, nil
+	return collect(ctx, s, op, scanWebhookEvent, query, args...)
 }
 
 // RecordWebhookAttempt implements [payment.WebhookStore.RecordWebhookAttempt].
@@ -141,32 +133,16 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a *payment.WebhookAtte
 // ListWebhookAttempts implements [payment.WebhookStore.ListWebhookAttempts].
 func (s *Store) ListWebhookAttempts(ctx context.Context, eventID string) ([]payment.WebhookAttempt, error) {
 	op := "list webhook attempts of " + eventID
-	rows, err := s.pool.Query(ctx, `SELECT `+webhookAttemptColumns+` FROM payment_webhook_attempts
+	return collect(ctx, s, op, scanWebhookAttempt, `SELECT `+webhookAttemptColumns+` FROM payment_webhook_attempts
 		WHERE event_id = $1 ORDER BY number`, eventID)
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.WebhookAttempt, error) { return scanWebhookAttempt(r) })
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	return list, nil
 }
 
 // ListStateChangesWithoutWebhook implements
 // [payment.WebhookStore.ListStateChangesWithoutWebhook].
 func (s *Store) ListStateChangesWithoutWebhook(ctx context.Context, since time.Time, limit int) ([]payment.OrderEvent, error) {
 	op := "list state changes without webhook"
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM payment_order_events e
+	return collect(ctx, s, op, scanEvent, `SELECT `+eventColumns+` FROM payment_order_events e
 		WHERE kind = 'state_changed' AND created_at >= $1
 		AND NOT EXISTS (SELECT 1 FROM payment_webhook_events w WHERE w.order_id = e.order_id AND w.seq = e.seq)
 		ORDER BY created_at, id LIMIT $2`, norm(since), listLimit(limit))
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.OrderEvent, error) { return scanEvent(r) })
-	if err != nil {
-		return nil, errorf(op, err)
-	}
-	return list, nil
 }
